@@ -1,0 +1,66 @@
+# make run   set up everything and serve the demo portal on http://127.0.0.1:5000
+# make test  run the whole test suite (SQLite, PostgreSQL, Chromium)
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PORTAL := $(VENV)/bin/portal
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test install assets translations browser postgres-test lint-kb bench clean
+
+run: install
+	$(PORTAL) db upgrade
+	$(PORTAL) seed-demo
+	$(PORTAL) kb reindex
+	@echo
+	@echo "Serving the portal on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
+	$(PORTAL) run --host $(HOST) --port $(PORT)
+
+install: $(VENV)/.installed assets translations
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Front-end libraries come from the npm registry (package-lock.json pins them)
+# into a git-ignored folder of static/; nothing is loaded from a CDN.
+assets: static/vendor/htmx.min.js
+
+static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+translations: $(VENV)/.installed
+	@$(VENV)/bin/pybabel compile -d portal/translations >/dev/null
+
+# Browser tests drive Debian's Chromium; install it when it is missing and we may.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; fi; \
+	fi
+
+# The whole suite. With PORTAL_TEST_DATABASE_URL unset and pg_virtualenv
+# available, the database tests also run on a throwaway PostgreSQL cluster.
+test: install browser
+	@if [ -z "$$PORTAL_TEST_DATABASE_URL" ] && command -v pg_virtualenv >/dev/null 2>&1; then \
+	  pg_virtualenv -o fsync=off sh -c 'PORTAL_TEST_DATABASE_URL="postgresql+psycopg://$$PGUSER:$$PGPASSWORD@$$PGHOST:$$PGPORT/$$PGDATABASE" $(PY) -m pytest $(PYTEST_ARGS)'; \
+	else \
+	  $(PY) -m pytest $(PYTEST_ARGS); \
+	fi
+
+lint-kb: install
+	$(PORTAL) kb check
+
+bench: install
+	$(PY) bench/search.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -1,0 +1,86 @@
+"""portal: a self-hosted customer support portal."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config as settings
+from .extensions import babel, csrf, db, login_manager, migrate
+
+__version__ = "0.1.0"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    # WAL lets readers proceed while one writer commits; busy_timeout makes
+    # concurrent writers wait instead of failing with "database is locked".
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    templates, static = settings.template_and_static_dirs()
+    app = Flask(
+        __name__,
+        instance_path=settings.default_instance_path(),
+        instance_relative_config=True,
+        template_folder=str(templates),
+        static_folder=str(static),
+    )
+    app.config.from_mapping(settings.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PORTAL")
+    if test_config:
+        app.config.update(test_config)
+    settings.finish(app.config, app.instance_path)
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.PACKAGE_DIR / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from . import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+
+    from . import web
+
+    web.init_app(app)
+
+    from .auth import bp as auth_bp
+    from .auth.cli import register as register_auth_cli
+    from .kb import bp as kb_bp
+    from .kb.cli import kb_cli
+    from .main import bp as main_bp
+    from .demo import seed_demo_command
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(kb_bp)
+    app.cli.add_command(kb_cli)
+    app.cli.add_command(seed_demo_command)
+    register_auth_cli(app.cli)
+
+    if app.config["KB_AUTO_REINDEX"]:
+        from .kb.search import ensure_index
+
+        try:
+            ensure_index(app.config["KB_DIR"], app.config["INDEX_DIR"])
+        except Exception:  # the portal still serves pages; /healthz reports the index
+            app.logger.exception("could not build the search index at start-up")
+
+    return app

@@ -1,0 +1,64 @@
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..errors import DomainError
+from ..web import safe_next
+from . import bp, services
+from .forms import LanguageForm, LoginForm
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next"), url_for("kb.index")))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append(_("That email and password do not match an account."))
+        else:
+            login_user(user, remember=form.remember.data)
+            session.pop("lang", None)  # the account's own choice wins from now on
+            flash(_("Welcome back, %(name)s.", name=user.name), "success")
+            return redirect(safe_next(form.next.data, url_for("kb.index")))
+    status = 422 if form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("kb.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = LanguageForm(lang=current_user.locale or "")
+    if form.validate_on_submit():
+        services.set_locale(current_user, form.lang.data, current_app.config["LANGUAGES"])
+        flash(_("Your language preference is saved."), "success")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)
+
+
+@bp.post("/language")
+def language():
+    """The header's language switch: kept on the account, or in the session for visitors."""
+    form = LanguageForm()
+    if not form.validate():
+        flash(_("That language is not available."), "error")
+        return redirect(safe_next(request.form.get("next"), url_for("kb.index")))
+    lang = form.lang.data or None
+    if current_user.is_authenticated:
+        try:
+            services.set_locale(current_user, lang, current_app.config["LANGUAGES"])
+        except DomainError as exc:
+            flash(exc.message, "error")
+    elif lang:
+        session["lang"] = lang
+    else:
+        session.pop("lang", None)
+    return redirect(safe_next(form.next.data, url_for("kb.index")))

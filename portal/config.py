@@ -1,0 +1,90 @@
+"""Settings: these defaults, then ``instance/config.py``, then ``PORTAL_*`` variables.
+
+Paths left unset here are derived from the instance folder once the three
+sources are read, so moving ``PORTAL_INSTANCE_PATH`` moves everything.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+DEFAULTS = {
+    "DATABASE_URL": None,  # default: SQLite file in the instance folder
+    "KB_DIR": None,  # default: the kb/ folder of the checkout
+    "INDEX_DIR": None,  # default: <instance>/index
+    "UPLOAD_DIR": None,  # default: <instance>/uploads
+    "SECRET_KEY": None,  # default: generated once into <instance>/secret_key
+    # Rebuild a missing, stale or corrupt search index when the app starts.
+    "KB_AUTO_REINDEX": True,
+    # Search-as-you-type sends a request per pause; keystrokes that refine the
+    # same query within this many seconds are recorded as one search.
+    "SEARCH_MERGE_SECONDS": 30,
+    "SEARCH_PAGE_SIZE": 10,
+    "LANGUAGES": ["en", "es"],
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+}
+
+
+def template_and_static_dirs() -> tuple[Path, Path]:
+    """Top-level folders in a checkout; copies inside the package in a wheel."""
+    for base in (PROJECT_DIR, PACKAGE_DIR):
+        templates, static = base / "templates", base / "static"
+        if templates.is_dir():
+            return templates, static
+    return PROJECT_DIR / "templates", PROJECT_DIR / "static"
+
+
+def default_instance_path() -> str | None:
+    return os.environ.get("PORTAL_INSTANCE_PATH") or None
+
+
+def finish(config: dict, instance_path: str) -> None:
+    """Fill in the settings that derive from the instance folder."""
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.db'}"
+    if not config.get("KB_DIR"):
+        checkout_kb = PROJECT_DIR / "kb"
+        config["KB_DIR"] = str(checkout_kb if checkout_kb.is_dir() else Path.cwd() / "kb")
+    config.setdefault("INDEX_DIR", None)
+    config["INDEX_DIR"] = str(config["INDEX_DIR"] or instance / "index")
+    config["UPLOAD_DIR"] = str(config.get("UPLOAD_DIR") or instance / "uploads")
+    config["KB_DIR"] = str(config["KB_DIR"])
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _stored_secret_key(instance / "secret_key")
+
+
+def _stored_secret_key(path: Path) -> str:
+    """Generate the key on first start and keep it, so sessions survive restarts."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    # Written aside, then linked into place: link fails if another process
+    # starting at the same moment won, and then both use the winner's key.
+    tmp = path.with_name(f".secret_key.{os.getpid()}")
+    tmp.write_text(key + "\n")
+    tmp.chmod(0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    return key

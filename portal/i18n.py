@@ -1,0 +1,53 @@
+"""Interface language: the user's choice, else the browser's, else English."""
+
+from __future__ import annotations
+
+from flask import current_app, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+TYPE_NAMES = {
+    "guide": (_l("Guides"), _l("Guide")),
+    "faq": (_l("FAQ"), _l("FAQ")),
+    "tutorial": (_l("Tutorials"), _l("Tutorial")),
+    "api": (_l("API docs"), _l("API")),
+}
+
+CATEGORY_NAMES = {
+    "getting-started": _l("Getting started"),
+    "knowledge-base": _l("Knowledge base"),
+    "tickets": _l("Tickets"),
+    "plans": _l("Plans and SLA"),
+    "onboarding": _l("Onboarding"),
+    "account": _l("Account and security"),
+    "api": _l("API"),
+}
+
+
+def category_name(key: str) -> str:
+    return str(CATEGORY_NAMES.get(key) or key.replace("-", " ").capitalize())
+
+
+def type_name(key: str, plural: bool = True) -> str:
+    names = TYPE_NAMES.get(key)
+    return str(names[0 if plural else 1]) if names else key
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(
+        category_name=category_name, type_name=type_name, LANGUAGE_NAMES=LANGUAGE_NAMES, get_locale=get_locale,
+        format_date=format_date, format_datetime=format_datetime,
+    )

@@ -1,0 +1,504 @@
+"""The Whoosh search index: derived data, rebuilt from ``kb/`` at any time.
+
+Layout of the index folder::
+
+    CURRENT           name of the build that readers use
+    build-<stamp>/    one immutable Whoosh index + manifest.json
+    .lock             held by whoever writes a build
+
+Builds are written by one process at a time (``portal kb reindex`` or the
+start-up check) into a new folder, then ``CURRENT`` is replaced atomically,
+so any number of web processes keep reading a complete index meanwhile.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from markupsafe import escape
+from whoosh import highlight, index, qparser, query
+from whoosh.analysis import CharsetFilter, LanguageAnalyzer, RegexTokenizer, LowercaseFilter, StemmingAnalyzer
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.support.charset import accent_map
+
+from .content import ArticleError, article_paths, load_article, render_markdown
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MAX_QUERY_LENGTH = 200
+# How many top hits are re-ranked to prefer the reader's language, and by how much.
+RERANK_WINDOW = 50
+LANGUAGE_PREFERENCE = 1.5
+
+
+def _schema() -> Schema:
+    fold = CharsetFilter(accent_map)
+    english = StemmingAnalyzer() | fold
+    spanish = LanguageAnalyzer("es") | fold
+    plain = RegexTokenizer() | LowercaseFilter() | fold
+    return Schema(
+        slug=ID(stored=True, unique=True),
+        type=ID(stored=True),
+        category=ID(stored=True),
+        lang=ID(stored=True),
+        draft=ID(stored=True),
+        path=STORED,
+        title=STORED,
+        summary=STORED,
+        updated=STORED,
+        content=STORED,
+        tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True, field_boost=2.0),
+        title_en=TEXT(analyzer=english, field_boost=5.0),
+        summary_en=TEXT(analyzer=english, field_boost=2.0),
+        body_en=TEXT(analyzer=english),
+        title_es=TEXT(analyzer=spanish, field_boost=5.0),
+        summary_es=TEXT(analyzer=spanish, field_boost=2.0),
+        body_es=TEXT(analyzer=spanish),
+        # Unstemmed words, for "did you mean" (a stemmed field would suggest stems).
+        spell=TEXT(analyzer=plain, spelling=True),
+    )
+
+
+SCHEMA = _schema()
+SEARCH_FIELDS = ["title_en", "summary_en", "body_en", "title_es", "summary_es", "body_es", "tags"]
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class IndexUnavailable(Exception):
+    """The index is missing or unreadable; pages degrade instead of failing."""
+
+
+# --- building ----------------------------------------------------------------
+
+@dataclass
+class ReindexReport:
+    full: bool
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    documents: int = 0
+    build: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.deleted) or self.full
+
+
+def _scan(kb_dir: Path) -> dict[str, list[int]]:
+    """Every article file with its modification time and size."""
+    files = {}
+    for path in article_paths(kb_dir):
+        st = path.stat()
+        files[path.relative_to(kb_dir).as_posix()] = [st.st_mtime_ns, st.st_size]
+    return files
+
+
+def _document(article, kb_dir: Path) -> dict:
+    rendered = render_markdown(article.body, article.path, kb_dir)
+    lang = article.lang
+    return {
+        "slug": article.slug,
+        "type": article.type,
+        "category": article.category,
+        "lang": lang,
+        "draft": "yes" if article.draft else "no",
+        "path": article.path.relative_to(kb_dir).as_posix(),
+        "title": article.title,
+        "summary": article.summary,
+        "updated": article.updated.isoformat() if article.updated else None,
+        "content": rendered.text[:20000],
+        "tags": ",".join(article.tags),
+        f"title_{lang}": article.title,
+        f"summary_{lang}": article.summary,
+        f"body_{lang}": rendered.text,
+        "spell": " ".join([article.title, article.summary, " ".join(article.tags), rendered.text]),
+    }
+
+
+def _read_current(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / "CURRENT").read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _read_manifest(build_dir: Path) -> dict | None:
+    try:
+        return json.loads((build_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@contextmanager
+def _writer_lock(index_dir: Path, timeout: float = 120.0):
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"another process holds {index_dir / '.lock'}") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _swap_in(index_dir: Path, build_name: str) -> None:
+    tmp = index_dir / f".CURRENT.{os.getpid()}"
+    tmp.write_text(build_name + "\n")
+    os.replace(tmp, index_dir / "CURRENT")
+    _prune(index_dir, keep=build_name)
+
+
+def _prune(index_dir: Path, keep: str, grace_seconds: float = 600) -> None:
+    """Remove old builds, leaving recent ones to readers that still have them open."""
+    builds = sorted(p for p in index_dir.glob("build-*") if p.name != keep)
+    for old in builds[:-2]:
+        if time.time() - old.stat().st_mtime > grace_seconds:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def reindex(kb_dir: Path, index_dir: Path, full: bool = False) -> ReindexReport:
+    """Bring the index up to date with ``kb_dir``; only changed files unless ``full``."""
+    kb_dir, index_dir = Path(kb_dir), Path(index_dir)
+    started = time.perf_counter()
+    with _writer_lock(index_dir):
+        current = _read_current(index_dir)
+        manifest = _read_manifest(index_dir / current) if current else None
+        if not full and (manifest is None or manifest.get("schema") != SCHEMA_VERSION or not _healthy(index_dir / current)):
+            full = True
+        report = ReindexReport(full=full)
+        files = _scan(kb_dir)
+        old_files = {} if full else manifest["files"]
+        old_slugs = {} if full else manifest["slugs"]  # relpath -> slug
+        changed = [p for p, stat in files.items() if old_files.get(p) != stat]
+        removed = [p for p in old_files if p not in files]
+        if not full and not changed and not removed:
+            report.documents = manifest.get("documents", 0)
+            report.build = current
+            report.seconds = time.perf_counter() - started
+            return report
+
+        build_name = f"build-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+        build_dir = index_dir / build_name
+        if full:
+            build_dir.mkdir()
+            ix = index.create_in(build_dir, SCHEMA)
+        else:
+            shutil.copytree(index_dir / current, build_dir)
+            ix = index.open_dir(build_dir)
+
+        slugs = dict(old_slugs)  # relpath -> slug of what is indexed
+        writer = ix.writer(limitmb=256)
+        try:
+            for rel in removed:
+                slug = slugs.pop(rel, None)
+                if slug:
+                    writer.delete_by_term("slug", slug)
+                    report.deleted.append(slug)
+            seen = {s: r for r, s in slugs.items()}
+            for rel in sorted(changed, key=lambda r: article_paths_order(r)):
+                path = kb_dir / rel
+                try:
+                    article = load_article(path)
+                except ArticleError as exc:
+                    report.errors.append(str(exc))
+                    old = slugs.pop(rel, None)
+                    if old:
+                        writer.delete_by_term("slug", old)
+                        report.deleted.append(old)
+                    continue
+                owner = seen.get(article.slug)
+                if owner and owner != rel:
+                    report.errors.append(f"{path}: slug {article.slug!r} is already used by {kb_dir / owner}; skipped")
+                    continue
+                writer.update_document(**_document(article, kb_dir))
+                (report.updated if rel in slugs else report.added).append(article.slug)
+                slugs[rel] = article.slug
+                seen[article.slug] = rel
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(build_dir, ignore_errors=True)
+            raise
+        writer.commit(optimize=full)
+        report.documents = ix.doc_count()
+        ix.close()
+        (build_dir / "manifest.json").write_text(json.dumps({
+            "schema": SCHEMA_VERSION,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "documents": report.documents,
+            "files": files,
+            "slugs": slugs,
+        }))
+        _swap_in(index_dir, build_name)
+        report.build = build_name
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def article_paths_order(rel: str) -> tuple[int, str]:
+    """Index in the same folder order as article lookup, so the first of two same slugs wins."""
+    from .content import TYPES
+
+    folder = rel.split("/", 1)[0]
+    return (list(TYPES).index(folder) if folder in TYPES else 99, rel)
+
+
+def _healthy(build_dir: Path) -> bool:
+    try:
+        ix = index.open_dir(build_dir)
+        with ix.searcher() as s:
+            s.doc_count()
+        ix.close()
+        return True
+    except Exception:  # any failure to read means: rebuild
+        return False
+
+
+@dataclass
+class IndexState:
+    status: str  # ok, stale, missing, corrupt
+    documents: int = 0
+    build: str | None = None
+    built_at: str | None = None
+
+
+def index_state(kb_dir: Path, index_dir: Path, check_files: bool = True) -> IndexState:
+    current = _read_current(Path(index_dir))
+    if not current:
+        return IndexState("missing")
+    build_dir = Path(index_dir) / current
+    manifest = _read_manifest(build_dir)
+    if manifest is None or not _healthy(build_dir):
+        return IndexState("corrupt", build=current)
+    state = IndexState("ok", manifest.get("documents", 0), current, manifest.get("built_at"))
+    if manifest.get("schema") != SCHEMA_VERSION or (check_files and _scan(Path(kb_dir)) != manifest["files"]):
+        state.status = "stale"
+    return state
+
+
+def ensure_index(kb_dir: Path, index_dir: Path) -> IndexState:
+    """Start-up check: rebuild a missing, corrupt or stale index."""
+    state = index_state(kb_dir, index_dir)
+    if state.status != "ok":
+        log.info("search index is %s; rebuilding", state.status)
+        reindex(kb_dir, index_dir, full=state.status != "stale")
+        state = index_state(kb_dir, index_dir, check_files=False)
+    return state
+
+
+# --- reading -----------------------------------------------------------------
+
+_local = threading.local()
+
+
+def searcher_for(index_dir: Path):
+    """A searcher on the current build, one per thread, reopened when a new build is swapped in."""
+    index_dir = Path(index_dir)
+    current = _read_current(index_dir)
+    if not current:
+        raise IndexUnavailable("the search index has not been built yet")
+    key = (str(index_dir), current)
+    cached = getattr(_local, "searchers", {})
+    entry = cached.get(str(index_dir))
+    if entry and entry[0] == key:
+        return entry[1]
+    try:
+        searcher = index.open_dir(index_dir / current).searcher()
+    except Exception as exc:
+        raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
+    if entry:
+        try:
+            entry[1].close()
+        except Exception:
+            pass
+    cached[str(index_dir)] = (key, searcher)
+    _local.searchers = cached
+    return searcher
+
+
+@dataclass
+class Hit:
+    slug: str
+    title: str
+    summary: str
+    type: str
+    category: str
+    lang: str
+    draft: bool
+    score: float
+    snippet: str  # HTML: escaped text with <mark> around matches
+    title_html: str
+
+
+@dataclass
+class SearchResults:
+    query: str
+    hits: list[Hit]
+    total: int
+    page: int
+    pagelen: int
+    did_you_mean: str | None = None
+    unavailable: bool = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.pagelen))
+
+
+def normalize_query(q: str | None) -> str:
+    q = unicodedata.normalize("NFC", q or "")
+    return " ".join(q.split())[:MAX_QUERY_LENGTH]
+
+
+def _fold(word: str) -> str:
+    """Lowercase without accents, as the unstemmed ``spell`` field stores words."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+
+
+_parser = qparser.MultifieldParser(SEARCH_FIELDS, SCHEMA, group=qparser.OrGroup.factory(0.9))
+# Readers type words, not query syntax: "error: 500" is not a field search.
+for _plugin in (qparser.FieldsPlugin, qparser.BoostPlugin, qparser.RangePlugin):
+    _parser.remove_plugin_class(_plugin)
+
+
+def _correct(reader, words: list[str], live: bool) -> list[str] | None:
+    """The words with unknown ones replaced by the closest known word, or None."""
+    corrector = reader.corrector("spell")
+    corrected, changed = [], False
+    for i, word in enumerate(words):
+        folded = _fold(word)
+        last = live and i == len(words) - 1
+        known = len(folded) < 4 or reader.doc_frequency("spell", folded) > 0
+        if not known and last:
+            # The word being typed may be a prefix of a real word.
+            known = any(True for _ in _limited(reader.expand_prefix("spell", folded), 1))
+        if known:
+            corrected.append(word)
+            continue
+        suggestions = corrector.suggest(folded, limit=1, maxdist=2 if len(folded) > 6 else 1)
+        if suggestions:
+            corrected.append(suggestions[0])
+            changed = True
+        else:
+            corrected.append(word)
+    return corrected if changed else None
+
+
+def _limited(iterable, n):
+    for i, item in enumerate(iterable):
+        if i >= n:
+            return
+        yield item
+
+
+_formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
+_fragmenter = highlight.ContextFragmenter(maxchars=220, surround=70)
+
+
+def search(
+    index_dir: Path,
+    q: str,
+    lang: str = "en",
+    type: str | None = None,
+    category: str | None = None,
+    include_drafts: bool = False,
+    page: int = 1,
+    pagelen: int = 10,
+    live: bool = False,
+) -> SearchResults:
+    """Search the knowledge base. ``live`` is for search-as-you-type: the last word may be unfinished."""
+    q = normalize_query(q)
+    page = max(1, page)
+    if not q:
+        return SearchResults(q, [], 0, page, pagelen)
+    try:
+        searcher = searcher_for(index_dir)
+        reader = searcher.reader()
+        words = WORD.findall(q)
+        corrected = _correct(reader, words, live) if words else None
+        parsed = _parser.parse(q)
+        parts = [parsed]
+        did_you_mean = None
+        if corrected:
+            did_you_mean = " ".join(corrected)
+            parts.append(_parser.parse(did_you_mean))
+        if live and words and len(words[-1]) >= 3 and not q.endswith(" "):
+            parts.append(query.Prefix("spell", _fold(words[-1]), boost=0.3))
+        final = query.Or(parts) if len(parts) > 1 else parsed
+        filters = [query.Term("type", type)] if type else []
+        if category:
+            filters.append(query.Term("category", category))
+        mask = None if include_drafts else query.Term("draft", "yes")
+        window = max(RERANK_WINDOW, page * pagelen)
+        results = searcher.search(
+            final, limit=window, filter=query.And(filters) if filters else None, mask=mask, terms=True
+        )
+        results.fragmenter = _fragmenter
+        results.formatter = _formatter
+        # Prefer the reader's language: a 1.5x lift within the top window.
+        ranked = sorted(
+            results,
+            key=lambda h: h.score * (LANGUAGE_PREFERENCE if h["lang"] == lang else 1.0),
+            reverse=True,
+        )
+        start = (page - 1) * pagelen
+        hits = [_hit(h, lang) for h in ranked[start:start + pagelen]]
+        return SearchResults(q, hits, len(results), page, pagelen, did_you_mean)
+    except IndexUnavailable:
+        return SearchResults(q, [], 0, page, pagelen, unavailable=True)
+    except Exception:  # a damaged index must never turn a search into a 500
+        log.exception("search failed for %r", q)
+        return SearchResults(q, [], 0, page, pagelen, unavailable=True)
+
+
+def _hit(h, reader_lang: str) -> Hit:
+    lang = h["lang"]
+    snippet = h.highlights(f"body_{lang}", text=h["content"], top=2)
+    title_html = h.highlights(f"title_{lang}", text=h["title"], top=1, minscore=0)
+    return Hit(
+        slug=h["slug"],
+        title=h["title"],
+        summary=h["summary"],
+        type=h["type"],
+        category=h["category"],
+        lang=lang,
+        draft=h["draft"] == "yes",
+        score=round(h.score, 3),
+        snippet=snippet or str(escape(h["summary"])),
+        title_html=title_html or str(escape(h["title"])),
+    )
+
+
+def catalog(index_dir: Path) -> list[dict]:
+    """The stored fields of every indexed article, cached per build."""
+    searcher = searcher_for(index_dir)
+    key = _read_current(Path(index_dir))
+    cache = getattr(_local, "catalog", None)
+    if cache and cache[0] == key:
+        return cache[1]
+    docs = [
+        {k: v for k, v in fields.items() if k != "content"}
+        for fields in searcher.all_stored_fields()
+    ]
+    _local.catalog = (key, docs)
+    return docs

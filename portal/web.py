@@ -1,0 +1,105 @@
+"""Request-level plumbing shared by every blueprint: htmx, headers, errors, roles."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+
+# No inline scripts or styles anywhere: every asset is a file under static/.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; media-src 'self' https:; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def wants_fragment() -> bool:
+    """An htmx request for part of a page (not a boosted link or a history restore)."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render_page_or_fragment(page: str, fragment: str, **context):
+    """One URL, two answers: the whole page, or for htmx just the fragment it includes."""
+    response = current_app.make_response(render_template(fragment if wants_fragment() else page, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: an open redirect would turn sign-in into a phishing tool."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def roles_required(*roles: Role):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _error_page(code: int, title: str, message: str):
+    template = "_error.html" if wants_fragment() else "error.html"
+    return render_template(template, code=code, title=title, message=message), code
+
+
+def init_app(app) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _error_page(400, _("Your session expired"),
+                           _("The form was open too long or cookies are blocked. Reload the page and try again."))
+
+    @app.errorhandler(400)
+    def bad_request(exc):
+        return _error_page(400, _("Bad request"), _("The request could not be understood."))
+
+    @app.errorhandler(403)
+    def forbidden(exc):
+        return _error_page(403, _("Not allowed"), _("Your account does not have access to this page."))
+
+    @app.errorhandler(404)
+    def not_found(exc):
+        return _error_page(404, _("Page not found"), _("The page you asked for does not exist or was moved."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(exc):
+        return _error_page(405, _("Not allowed"), _("This address does not accept that kind of request."))
+
+    @app.errorhandler(413)
+    def too_large(exc):
+        return _error_page(413, _("Too large"), _("What you sent is larger than the portal accepts."))
+
+    @app.errorhandler(500)
+    def server_error(exc):
+        return _error_page(500, _("Something went wrong"),
+                           _("We could not finish this request. Please try again in a moment."))

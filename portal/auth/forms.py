@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 
@@ -13,5 +14,7 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    lang = SelectField(_l("Language"), choices=[("", _l("Same as my browser")), ("en", "English"), ("es", "Español")])
+    lang = SelectField(_l("Language"), choices=[
+        SelectChoice("", _l("Same as my browser")), SelectChoice("en", "English"), SelectChoice("es", "Español"),
+    ])
     next = HiddenField()

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import markdown
 
-from .content import SLUG, TYPES, ArticleError, article_paths, link_target, load_article
+from .content import RESERVED_SLUGS, SLUG, TYPES, ArticleError, article_paths, link_target, load_article
 
 KNOWN_CATEGORIES = {"getting-started", "knowledge-base", "tickets", "plans", "onboarding", "account", "api"}
-# Slugs that would shadow the knowledge base's own pages.
-RESERVED_SLUGS = {"search", "gaps", "assets"}
 
 
 @dataclass(order=True)

@@ -28,6 +28,8 @@ LANGS = ("en", "es")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FRONT_MATTER_KEYS = {"title", "summary", "tags", "category", "lang", "draft", "updated", "related", "video"}
 REQUIRED_KEYS = ("title", "summary", "category", "lang")
+# Slugs that would shadow the knowledge base's own pages under /kb/.
+RESERVED_SLUGS = {"search", "gaps", "assets"}
 
 
 class ArticleError(Exception):
@@ -153,8 +155,9 @@ def link_target(href: str, article_path: Path, kb_dir: Path) -> tuple[str, str |
     parts = urlsplit(href)
     if parts.scheme or parts.netloc or href.startswith(("#", "mailto:")):
         return "external", None
-    if parts.path.startswith("/kb/") and SLUG.match(parts.path[4:].strip("/") or "-"):
-        return "article", parts.path[4:].strip("/")
+    slug = parts.path[4:].strip("/") if parts.path.startswith("/kb/") else ""
+    if SLUG.match(slug) and slug not in RESERVED_SLUGS:
+        return "article", slug
     if parts.path.startswith("/"):
         return "page", None
     rel = posixpath.normpath(posixpath.join(article_path.parent.relative_to(kb_dir).as_posix(), parts.path))

@@ -1,0 +1,173 @@
+"""Fixtures: every test that uses ``app`` runs on SQLite and, when
+``PORTAL_TEST_DATABASE_URL`` is set, again on PostgreSQL."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from portal import create_app
+from portal.extensions import db
+from portal.kb.search import reindex
+
+REPO = Path(__file__).resolve().parents[1]
+KB_DIR = REPO / "kb"
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
+# In CI nothing may be skipped: a missing PostgreSQL or Chromium fails the run.
+NO_SKIPS = bool(os.environ.get("PORTAL_NO_SKIPS"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if NO_SKIPS and skipped and exitstatus == 0:
+        reporter.write_line(f"PORTAL_NO_SKIPS is set and {skipped} test(s) were skipped: failing the run.", red=True)
+        session.exitstatus = 1
+
+
+def _config(database_url: str, index_dir: Path, **extra) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "KB_DIR": str(KB_DIR),
+        "INDEX_DIR": str(index_dir),
+        "KB_AUTO_REINDEX": False,
+        "SECRET_KEY": "test-secret-key",
+        **extra,
+    }
+
+
+def _migrate(database_url: str, index_dir: Path, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PORTAL_INSTANCE_PATH", str(instance))
+        app = create_app(_config(database_url, index_dir))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def kb_index(tmp_path_factory) -> Path:
+    """The demo KB indexed once; tests only read it."""
+    index_dir = tmp_path_factory.mktemp("index")
+    reindex(KB_DIR, index_dir, full=True)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory, kb_index) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    _migrate(f"sqlite:///{path}", kb_index, path.parent / "instance")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url(kb_index, tmp_path_factory) -> str:
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need PORTAL_TEST_DATABASE_URL (make test sets it up with pg_virtualenv)")
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    _migrate(PG_URL, kb_index, tmp_path_factory.mktemp("pg-instance"))
+    return PG_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        path = tmp_path / "portal.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        yield url
+        engine = create_engine(url)
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url, kb_index, tmp_path, monkeypatch):
+    """Build an app on this test's database; keyword arguments override settings."""
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
+    apps = []
+
+    def factory(**overrides):
+        app = create_app(_config(database_url, kb_index, **overrides))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, with its own app context, ``g`` and
+    database session, as in production, though the test holds an app context."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_IN_PAGE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def csrf_token(client, url: str = "/kb/") -> str:
+    match = CSRF_IN_PAGE.search(client.get(url).get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = "correct-horse-battery", remember: bool = False):
+        data = {"email": email, "password": password, "csrf_token": csrf_token(self.client, "/login")}
+        if remember:
+            data["remember"] = "y"
+        return self.client.post("/login", data=data)
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client)})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)

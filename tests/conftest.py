@@ -171,3 +171,12 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+@pytest.fixture
+def small_kb_dir(tmp_path) -> Path:
+    from tests.kb.conftest import write_article
+
+    kb = tmp_path / "small-kb"
+    write_article(kb, "guides", "hello", "Hello world.")
+    return kb

@@ -51,6 +51,18 @@ def create_user(email, role, org_name, name, password):
     click.echo(f"Created {user.role.value} {user.email}{where}.")
 
 
+@user_cli.command("set-password")
+@click.argument("email")
+@click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
+def set_password(email, password):
+    """Reset someone's password (they asked support, or forgot it)."""
+    try:
+        user = services.reset_password(email, password)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"New password set for {user.email}.")
+
+
 def register(cli) -> None:
     cli.add_command(org_cli)
     cli.add_command(user_cli)

@@ -75,8 +75,7 @@ def create_user(
     role = parse_role(role)
     if user_by_email(email):
         raise DomainError(f"A user with the email {email} already exists.", "email")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", "password")
+    _check_password(password)
     if isinstance(organization, str):
         found = organization_by_name(organization)
         if found is None:
@@ -89,6 +88,21 @@ def create_user(
     user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, organization=organization)
     user.set_password(password)
     db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise DomainError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", "password")
+
+
+def reset_password(email: str, password: str) -> User:
+    user = user_by_email(email)
+    if user is None:
+        raise DomainError(f"No user with the email {email.strip()}.", "email")
+    _check_password(password)
+    user.set_password(password)
     db.session.commit()
     return user
 

@@ -1,0 +1,34 @@
+"""axe-core on the main pages, light and dark: no serious or critical violations."""
+
+import json
+
+import pytest
+
+from tests.conftest import REPO
+
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+PAGES = ["/kb/", "/kb/search?q=ticket", "/kb/how-to-write-a-good-ticket", "/kb/api-create-ticket", "/login",
+         "/kb/no-such-page"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations(browser, live_server, scheme):
+    assert AXE.is_file(), "axe-core is installed by `make install` (npm ci)"
+    # Injecting axe needs an inline script, which the portal's CSP rightly refuses.
+    context = browser.new_context(bypass_csp=True, color_scheme=scheme)
+    page = context.new_page()
+    problems = {}
+    for path in PAGES:
+        page.goto(f"{live_server}{path}")
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")
+        ]
+        if serious:
+            problems[path] = serious
+    context.close()
+    assert not problems, json.dumps(problems, indent=1)

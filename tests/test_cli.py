@@ -1,0 +1,80 @@
+from sqlalchemy import func, select
+
+from portal.auth.models import Organization, Role, User
+from portal.extensions import db
+
+
+def test_org_and_user_create(runner, app):
+    result = runner.invoke(args=["org", "create", "Acme", "--plan", "standard", "--started", "2026-01-15",
+                                 "--timezone", "Europe/Madrid"])
+    assert result.exit_code == 0, result.output
+    assert "Created organization 'Acme'" in result.output
+    org = db.session.scalar(select(Organization))
+    assert (org.plan, org.started_on.isoformat(), org.timezone) == ("standard", "2026-01-15", "Europe/Madrid")
+    result = runner.invoke(args=["user", "create", "Ana@Example.com", "--role", "customer_admin", "--org", "acme",
+                                 "--name", "Ana", "--password", "long-enough-pw"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User))
+    assert (user.email, user.role, user.name, user.organization.name) == ("ana@example.com", Role.CUSTOMER_ADMIN, "Ana", "Acme")
+    assert user.check_password("long-enough-pw")
+
+
+def test_cli_errors_are_messages_not_tracebacks(runner, app):
+    result = runner.invoke(args=["org", "create", "Acme", "--plan", "Not A Plan"])
+    assert result.exit_code == 1 and "Plan names are lowercase" in result.output
+    result = runner.invoke(args=["org", "create", "Acme", "--plan", "standard", "--timezone", "Mars/Olympus"])
+    assert result.exit_code == 1 and "Unknown time zone 'Mars/Olympus'" in result.output
+    result = runner.invoke(args=["user", "create", "a@example.com", "--role", "customer", "--org", "Ghost",
+                                 "--password", "long-enough-pw"])
+    assert result.exit_code == 1 and "No organization named 'Ghost'" in result.output
+    result = runner.invoke(args=["user", "create", "not-an-email", "--role", "agent", "--password", "long-enough-pw"])
+    assert result.exit_code == 1 and "not a valid email address" in result.output
+    assert "Traceback" not in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_seed_demo_loads_once_and_prints_the_accounts(runner, app):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0 and "Loaded the demo data." in first.output
+    assert "customer@acme.example.com" in first.output and "portal-demo" in first.output
+    second = runner.invoke(args=["seed-demo"])
+    assert "already loaded" in second.output and "agent@portal.example.com" in second.output
+    roles = set(db.session.scalars(select(User.role)))
+    assert roles == set(Role)
+    assert db.session.scalar(select(func.count()).select_from(User)) == 6
+
+
+def test_demo_accounts_can_sign_in(client, runner, auth):
+    runner.invoke(args=["seed-demo"])
+    assert auth.login("writer@portal.example.com", "portal-demo").status_code == 302
+
+
+def test_kb_reindex_command(make_app, small_kb_dir, tmp_path):
+    app = make_app(KB_DIR=str(small_kb_dir), INDEX_DIR=str(tmp_path / "idx"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["kb", "reindex"])
+    assert result.exit_code == 0 and "Rebuilt the index: 1 articles" in result.output
+    assert "up to date" in runner.invoke(args=["kb", "reindex"]).output
+    (small_kb_dir / "faq").mkdir()
+    (small_kb_dir / "faq" / "new.md").write_text("---\ntitle: New\nsummary: s\ncategory: tickets\nlang: en\n---\nx")
+    assert "1 added, 0 changed, 0 removed" in runner.invoke(args=["kb", "reindex"]).output
+    assert "Rebuilt the index: 2 articles" in runner.invoke(args=["kb", "reindex", "--full"]).output
+
+
+def test_db_upgrade_is_idempotent(runner):
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+
+
+def test_set_password(runner, app):
+    from tests.factories import gen_user
+
+    user = gen_user(email="ana@example.com")
+    result = runner.invoke(args=["user", "set-password", "ana@example.com", "--password", "brand-new-password"])
+    assert result.exit_code == 0 and "New password set for ana@example.com" in result.output
+    db.session.refresh(user)
+    assert user.check_password("brand-new-password")
+    result = runner.invoke(args=["user", "set-password", "ghost@example.com", "--password", "brand-new-password"])
+    assert result.exit_code == 1 and "No user with the email ghost@example.com" in result.output
+    result = runner.invoke(args=["user", "set-password", "ana@example.com", "--password", "short"])
+    assert result.exit_code == 1 and "at least 10 characters" in result.output

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from markupsafe import escape
-from whoosh import highlight, index, qparser, query
+from whoosh import index, qparser, query
 from whoosh.analysis import CharsetFilter, LanguageAnalyzer, RegexTokenizer, LowercaseFilter, StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
@@ -38,8 +38,15 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 MAX_QUERY_LENGTH = 200
+# Snippets come from the start of an article: storing only this much keeps
+# loading a hit's stored fields cheap on long articles.
+SNIPPET_SOURCE_CHARS = 3000
+# Search-as-you-type: how many completions of an unfinished last word are tried.
+PREFIX_EXPANSIONS = 20
 # How many top hits are re-ranked to prefer the reader's language, and by how much.
-RERANK_WINDOW = 50
+# Past this many hits the total is shown as "more than N": counting every match
+# exactly costs a second pass over the postings, the slowest part of a search.
+RERANK_WINDOW = 30
 LANGUAGE_PREFERENCE = 1.5
 
 
@@ -120,7 +127,7 @@ def _document(article, kb_dir: Path) -> dict:
         "title": article.title,
         "summary": article.summary,
         "updated": article.updated.isoformat() if article.updated else None,
-        "content": rendered.text[:20000],
+        "content": rendered.text[:SNIPPET_SOURCE_CHARS],
         "tags": ",".join(article.tags),
         f"title_{lang}": article.title,
         f"summary_{lang}": article.summary,
@@ -354,15 +361,16 @@ class Hit:
 class SearchResults:
     query: str
     hits: list[Hit]
-    total: int
+    total: int  # exact when total_exact, else a lower bound
     page: int
     pagelen: int
     did_you_mean: str | None = None
     unavailable: bool = False
+    total_exact: bool = True
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.pagelen))
+    def has_next(self) -> bool:
+        return self.total > self.page * self.pagelen
 
 
 def normalize_query(q: str | None) -> str:
@@ -404,6 +412,14 @@ def _correct(reader, words: list[str], live: bool) -> list[str] | None:
     return corrected if changed else None
 
 
+def _completions(reader, prefix: str) -> list[query.Query]:
+    """Words the reader may be in the middle of typing, as low-weight extra terms."""
+    if reader.doc_frequency("spell", prefix) > 0:
+        return []  # already a whole word
+    words = list(_limited(reader.expand_prefix("spell", prefix), PREFIX_EXPANSIONS))
+    return [query.Term("spell", w.decode() if isinstance(w, bytes) else w, boost=0.3) for w in words]
+
+
 def _limited(iterable, n):
     for i, item in enumerate(iterable):
         if i >= n:
@@ -411,8 +427,83 @@ def _limited(iterable, n):
         yield item
 
 
-_formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
-_fragmenter = highlight.ContextFragmenter(maxchars=220, surround=70)
+class Snippets:
+    """Highlighted snippets from an article's stored plain text.
+
+    Whoosh's highlighter re-runs the full analyzer chain over every hit's text,
+    which dominated a search's time. Here words are found with one regex and
+    stemmed once each (cached), then the densest window of matches is marked.
+    """
+
+    WINDOW = 220
+
+    def __init__(self, cache_size: int = 200_000):
+        self._stems: dict[tuple[str, str], str | None] = {}
+        self._cache_size = cache_size
+
+    def stem(self, fieldname: str, word: str) -> str | None:
+        key = (fieldname, word)
+        if key not in self._stems:
+            if len(self._stems) >= self._cache_size:
+                self._stems.clear()
+            tokens = [t.text for t in SCHEMA[fieldname].analyzer(word)]
+            self._stems[key] = tokens[0] if tokens else None
+        return self._stems[key]
+
+    def matches(self, fieldname: str, text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+        spans = []
+        for m in WORD.finditer(text):
+            if self.stem(fieldname, m.group().lower()) in terms:
+                spans.append(m.span())
+        return spans
+
+    def mark(self, text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
+        end = len(text) if end is None else end
+        out, pos = [], start
+        for a, b in spans:
+            if a < start or b > end:
+                continue
+            out.append(str(escape(text[pos:a])))
+            out.append(f"<mark>{escape(text[a:b])}</mark>")
+            pos = b
+        out.append(str(escape(text[pos:end])))
+        return "".join(out)
+
+    def snippet(self, fieldname: str, text: str, terms: frozenset[str]) -> str | None:
+        spans = self.matches(fieldname, text, terms)
+        if not spans:
+            return None
+        # The window holding the most distinct matched words wins.
+        best, best_score = 0, -1
+        for i, (a, _b) in enumerate(spans):
+            inside = {text[x:y].lower() for x, y in spans[i:] if y <= a + self.WINDOW}
+            if len(inside) > best_score:
+                best, best_score = i, len(inside)
+        first = spans[best][0]
+        start = max(0, first - 60)
+        if start:
+            start = text.find(" ", start, first) + 1 or start
+        end = min(len(text), start + self.WINDOW)
+        if end < len(text):
+            end = text.rfind(" ", start, end) if text.rfind(" ", start, end) > first else end
+        body = self.mark(text, spans, start, end).strip()
+        return ("… " if start else "") + body + (" …" if end < len(text) else "")
+
+
+_snippets = Snippets()
+
+
+def _query_terms(q: query.Query, fieldname: str) -> frozenset[str]:
+    """The query's terms in one field; completions of an unfinished word (in the
+    unstemmed ``spell`` field) count too, stemmed as that field stems."""
+    terms = set()
+    for field, text in q.iter_all_terms():
+        text = text.decode() if isinstance(text, bytes) else text
+        if field == fieldname:
+            terms.add(text)
+        elif field == "spell":
+            terms.add(_snippets.stem(fieldname, text))
+    return frozenset(terms)
 
 
 def search(
@@ -442,19 +533,17 @@ def search(
         if corrected:
             did_you_mean = " ".join(corrected)
             parts.append(_parser.parse(did_you_mean))
-        if live and words and len(words[-1]) >= 3 and not q.endswith(" "):
-            parts.append(query.Prefix("spell", _fold(words[-1]), boost=0.3))
+        if live and words and len(words[-1]) >= 3:
+            parts.extend(_completions(reader, _fold(words[-1])))
         final = query.Or(parts) if len(parts) > 1 else parsed
         filters = [query.Term("type", type)] if type else []
         if category:
             filters.append(query.Term("category", category))
         mask = None if include_drafts else query.Term("draft", "yes")
-        window = max(RERANK_WINDOW, page * pagelen)
+        window = max(RERANK_WINDOW, page * pagelen) + 1  # one more tells whether there are more
         results = searcher.search(
-            final, limit=window, filter=query.And(filters) if filters else None, mask=mask, terms=True
+            final, limit=window, filter=query.And(filters) if filters else None, mask=mask
         )
-        results.fragmenter = _fragmenter
-        results.formatter = _formatter
         # Prefer the reader's language: a 1.5x lift within the top window.
         ranked = sorted(
             results,
@@ -462,8 +551,12 @@ def search(
             reverse=True,
         )
         start = (page - 1) * pagelen
-        hits = [_hit(h, lang) for h in ranked[start:start + pagelen]]
-        return SearchResults(q, hits, len(results), page, pagelen, did_you_mean)
+        terms = {f: _query_terms(final, f) for f in ("title_en", "body_en", "title_es", "body_es")}
+        hits = [_hit(h, terms) for h in ranked[start:start + pagelen]]
+        collected = results.scored_length()
+        total_exact = collected < window
+        return SearchResults(q, hits, collected if total_exact else collected - 1, page, pagelen, did_you_mean,
+                             total_exact=total_exact)
     except IndexUnavailable:
         return SearchResults(q, [], 0, page, pagelen, unavailable=True)
     except Exception:  # a damaged index must never turn a search into a 500
@@ -471,10 +564,10 @@ def search(
         return SearchResults(q, [], 0, page, pagelen, unavailable=True)
 
 
-def _hit(h, reader_lang: str) -> Hit:
+def _hit(h, terms: dict[str, frozenset[str]]) -> Hit:
     lang = h["lang"]
-    snippet = h.highlights(f"body_{lang}", text=h["content"], top=2)
-    title_html = h.highlights(f"title_{lang}", text=h["title"], top=1, minscore=0)
+    snippet = _snippets.snippet(f"body_{lang}", h["content"], terms[f"body_{lang}"])
+    title_spans = _snippets.matches(f"title_{lang}", h["title"], terms[f"title_{lang}"])
     return Hit(
         slug=h["slug"],
         title=h["title"],
@@ -485,7 +578,7 @@ def _hit(h, reader_lang: str) -> Hit:
         draft=h["draft"] == "yes",
         score=round(h.score, 3),
         snippet=snippet or str(escape(h["summary"])),
-        title_html=title_html or str(escape(h["title"])),
+        title_html=_snippets.mark(h["title"], title_spans),
     )
 
 

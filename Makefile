@@ -7,7 +7,7 @@ PORTAL := $(VENV)/bin/portal
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install assets translations browser postgres-test lint-kb bench clean
+.PHONY: run test install assets translations browser lint-kb bench clean messages
 
 run: install
 	$(PORTAL) db upgrade
@@ -64,3 +64,10 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache
+
+# After changing interface strings: refresh the catalog, then translate the
+# new entries in portal/translations/es/LC_MESSAGES/messages.po.
+messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 \
+	  --no-location --sort-output -o portal/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching

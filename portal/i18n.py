@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 
@@ -21,7 +22,7 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 TYPE_NAMES = {
     "guide": (_l("Guides"), _l("Guide")),
-    "faq": (_l("FAQ"), _l("FAQ")),
+    "faq": (_l("FAQ"), lazy_pgettext("one article of this type", "FAQ")),
     "tutorial": (_l("Tutorials"), _l("Tutorial")),
     "api": (_l("API docs"), _l("API")),
 }

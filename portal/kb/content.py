@@ -223,14 +223,20 @@ class Rendered:
     text: str  # plain text, for the search index and snippets
 
 
-def render_markdown(body: str, article_path: Path, kb_dir: Path) -> Rendered:
+PERMALINK_TITLE = {"en": "Link to this section", "es": "Enlace a esta sección"}
+
+
+def render_markdown(body: str, article_path: Path, kb_dir: Path, lang: str = "en") -> Rendered:
     md = markdown.Markdown(
         extensions=[
             "toc", "tables", "fenced_code", "codehilite", "admonition", "sane_lists", "attr_list", "def_list",
             _PortalLinks(article_path, kb_dir),
         ],
         extension_configs={
-            "toc": {"permalink": "#", "permalink_title": "", "toc_depth": "2-3"},
+            "toc": {"permalink": "#", "permalink_title": PERMALINK_TITLE.get(lang, PERMALINK_TITLE["en"]),
+                    "toc_depth": "2-3"},
+            # align="…" attributes: an inline style would be refused by the CSP.
+            "tables": {"use_align_attribute": True},
             "codehilite": {"css_class": "highlight", "guess_lang": False},
         },
         output_format="html",
@@ -247,7 +253,7 @@ def render_markdown(body: str, article_path: Path, kb_dir: Path) -> Rendered:
 @lru_cache(maxsize=512)
 def _render_cached(path: str, mtime_ns: int, kb_dir: str) -> tuple[Article, Rendered]:
     article = load_article(Path(path))
-    return article, render_markdown(article.body, article.path, Path(kb_dir))
+    return article, render_markdown(article.body, article.path, Path(kb_dir), article.lang)
 
 
 def load_rendered(path: Path, kb_dir: Path) -> tuple[Article, Rendered]:

@@ -36,7 +36,7 @@ from .content import ArticleError, article_paths, load_article, render_markdown
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_QUERY_LENGTH = 200
 # Snippets come from the start of an article: storing only this much keeps
 # loading a hit's stored fields cheap on long articles.
@@ -67,19 +67,20 @@ def _schema() -> Schema:
         updated=STORED,
         content=STORED,
         tags=KEYWORD(stored=True, commas=True, lowercase=True, scorable=True, field_boost=2.0),
-        title_en=TEXT(analyzer=english, field_boost=5.0),
-        summary_en=TEXT(analyzer=english, field_boost=2.0),
-        body_en=TEXT(analyzer=english),
-        title_es=TEXT(analyzer=spanish, field_boost=5.0),
-        summary_es=TEXT(analyzer=spanish, field_boost=2.0),
-        body_es=TEXT(analyzer=spanish),
+        # One searchable field per language. Every field costs a posting list per
+        # query word, so the title and summary are weighted by repetition inside
+        # it rather than by fields of their own (see TITLE_WEIGHT).
+        text_en=TEXT(analyzer=english),
+        text_es=TEXT(analyzer=spanish),
         # Unstemmed words, for "did you mean" (a stemmed field would suggest stems).
         spell=TEXT(analyzer=plain, spelling=True),
     )
 
 
 SCHEMA = _schema()
-SEARCH_FIELDS = ["title_en", "summary_en", "body_en", "title_es", "summary_es", "body_es", "tags"]
+SEARCH_FIELDS = ["text_en", "text_es", "tags"]
+# How many times the title and the summary are repeated in the searchable text.
+TITLE_WEIGHT, SUMMARY_WEIGHT = 4, 2
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -115,7 +116,7 @@ def _scan(kb_dir: Path) -> dict[str, list[int]]:
 
 
 def _document(article, kb_dir: Path) -> dict:
-    rendered = render_markdown(article.body, article.path, kb_dir)
+    rendered = render_markdown(article.body, article.path, kb_dir, article.lang)
     lang = article.lang
     return {
         "slug": article.slug,
@@ -129,9 +130,8 @@ def _document(article, kb_dir: Path) -> dict:
         "updated": article.updated.isoformat() if article.updated else None,
         "content": rendered.text[:SNIPPET_SOURCE_CHARS],
         "tags": ",".join(article.tags),
-        f"title_{lang}": article.title,
-        f"summary_{lang}": article.summary,
-        f"body_{lang}": rendered.text,
+        # A full stop between the copies keeps phrases from spanning them.
+        f"text_{lang}": " . ".join([article.title] * TITLE_WEIGHT + [article.summary] * SUMMARY_WEIGHT + [rendered.text]),
         "spell": " ".join([article.title, article.summary, " ".join(article.tags), rendered.text]),
     }
 
@@ -527,22 +527,24 @@ def search(
         reader = searcher.reader()
         words = WORD.findall(q)
         corrected = _correct(reader, words, live) if words else None
-        parsed = _parser.parse(q)
-        parts = [parsed]
-        did_you_mean = None
-        if corrected:
-            did_you_mean = " ".join(corrected)
-            parts.append(_parser.parse(did_you_mean))
+        did_you_mean = " ".join(corrected) if corrected else None
+        # Typo tolerance: the corrected words are searched too, in one flat query.
+        extra = [w for w in corrected or [] if w not in words]
+        final = _parser.parse(" ".join([q, *extra]))
         if live and words and len(words[-1]) >= 3:
-            parts.extend(_completions(reader, _fold(words[-1])))
-        final = query.Or(parts) if len(parts) > 1 else parsed
+            completions = _completions(reader, _fold(words[-1]))
+            if completions:
+                top = list(final.subqueries) if isinstance(final, query.Or) else [final]
+                final = query.Or(top + completions, scale=0.9)
         filters = [query.Term("type", type)] if type else []
         if category:
             filters.append(query.Term("category", category))
         mask = None if include_drafts else query.Term("draft", "yes")
         window = max(RERANK_WINDOW, page * pagelen) + 1  # one more tells whether there are more
+        # optimize=False: Whoosh's block-quality skipping can loop forever on
+        # nested OR queries (seen at 10,000 articles), and measured no faster here.
         results = searcher.search(
-            final, limit=window, filter=query.And(filters) if filters else None, mask=mask
+            final, limit=window, filter=query.And(filters) if filters else None, mask=mask, optimize=False
         )
         # Prefer the reader's language: a 1.5x lift within the top window.
         ranked = sorted(
@@ -551,7 +553,7 @@ def search(
             reverse=True,
         )
         start = (page - 1) * pagelen
-        terms = {f: _query_terms(final, f) for f in ("title_en", "body_en", "title_es", "body_es")}
+        terms = {f: _query_terms(final, f) for f in ("text_en", "text_es")}
         hits = [_hit(h, terms) for h in ranked[start:start + pagelen]]
         collected = results.scored_length()
         total_exact = collected < window
@@ -566,8 +568,8 @@ def search(
 
 def _hit(h, terms: dict[str, frozenset[str]]) -> Hit:
     lang = h["lang"]
-    snippet = _snippets.snippet(f"body_{lang}", h["content"], terms[f"body_{lang}"])
-    title_spans = _snippets.matches(f"title_{lang}", h["title"], terms[f"title_{lang}"])
+    snippet = _snippets.snippet(f"text_{lang}", h["content"], terms[f"text_{lang}"])
+    title_spans = _snippets.matches(f"text_{lang}", h["title"], terms[f"text_{lang}"])
     return Hit(
         slug=h["slug"],
         title=h["title"],

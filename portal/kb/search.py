@@ -24,6 +24,7 @@ import time
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from markupsafe import escape
@@ -36,7 +37,7 @@ from .content import ArticleError, article_paths, load_article, render_markdown
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_QUERY_LENGTH = 200
 # Snippets come from the start of an article: storing only this much keeps
 # loading a hit's stored fields cheap on long articles.
@@ -59,7 +60,7 @@ def _schema() -> Schema:
         slug=ID(stored=True, unique=True),
         type=ID(stored=True),
         category=ID(stored=True),
-        lang=ID(stored=True),
+        lang=ID(stored=True, sortable=True),  # a column: re-ranking reads it without the stored fields
         draft=ID(stored=True),
         path=STORED,
         title=STORED,
@@ -412,6 +413,14 @@ def _correct(reader, words: list[str], live: bool) -> list[str] | None:
     return corrected if changed else None
 
 
+def _lang_column(searcher):
+    """The lang column of this searcher's build, read once (its offsets cost a pass)."""
+    cached = getattr(searcher, "_portal_lang_column", None)
+    if cached is None:
+        cached = searcher._portal_lang_column = searcher.reader().column_reader("lang")
+    return cached
+
+
 def _completions(reader, prefix: str) -> list[query.Query]:
     """Words the reader may be in the middle of typing, as low-weight extra terms."""
     if reader.doc_frequency("spell", prefix) > 0:
@@ -451,8 +460,11 @@ class Snippets:
         return self._stems[key]
 
     def matches(self, fieldname: str, text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+        if not terms:
+            return []
         spans = []
-        for m in WORD.finditer(text):
+        # Only words that start like a query term are worth stemming.
+        for m in _candidates(terms).finditer(text):
             if self.stem(fieldname, m.group().lower()) in terms:
                 spans.append(m.span())
         return spans
@@ -491,6 +503,19 @@ class Snippets:
 
 
 _snippets = Snippets()
+
+_ACCENTED = {"a": "aáàâä", "e": "eéèêë", "i": "iíìîï", "o": "oóòôö", "u": "uúùûü", "n": "nñ", "c": "cç"}
+
+
+@lru_cache(maxsize=1024)
+def _candidates(terms: frozenset[str]) -> re.Pattern:
+    """A regex for words beginning with the first letters of any term, accents
+    ignored: a stem shares its first three letters with the words it came from."""
+    prefixes = sorted({
+        "".join(f"[{_ACCENTED[c]}]" if c in _ACCENTED else re.escape(c) for c in term[:3])
+        for term in terms if term
+    })
+    return re.compile(r"\b(?:" + "|".join(prefixes) + r")\w*", re.IGNORECASE)
 
 
 def _query_terms(q: query.Query, fieldname: str) -> frozenset[str]:
@@ -547,14 +572,15 @@ def search(
             final, limit=window, filter=query.And(filters) if filters else None, mask=mask, optimize=False
         )
         # Prefer the reader's language: a 1.5x lift within the top window.
+        langs = _lang_column(searcher)
         ranked = sorted(
-            results,
-            key=lambda h: h.score * (LANGUAGE_PREFERENCE if h["lang"] == lang else 1.0),
+            results.items(),
+            key=lambda item: item[1] * (LANGUAGE_PREFERENCE if langs[item[0]] == lang else 1.0),
             reverse=True,
         )
         start = (page - 1) * pagelen
         terms = {f: _query_terms(final, f) for f in ("text_en", "text_es")}
-        hits = [_hit(h, terms) for h in ranked[start:start + pagelen]]
+        hits = [_hit(searcher.stored_fields(docnum), score, terms) for docnum, score in ranked[start:start + pagelen]]
         collected = results.scored_length()
         total_exact = collected < window
         return SearchResults(q, hits, collected if total_exact else collected - 1, page, pagelen, did_you_mean,
@@ -566,7 +592,7 @@ def search(
         return SearchResults(q, [], 0, page, pagelen, unavailable=True)
 
 
-def _hit(h, terms: dict[str, frozenset[str]]) -> Hit:
+def _hit(h: dict, score: float, terms: dict[str, frozenset[str]]) -> Hit:
     lang = h["lang"]
     snippet = _snippets.snippet(f"text_{lang}", h["content"], terms[f"text_{lang}"])
     title_spans = _snippets.matches(f"text_{lang}", h["title"], terms[f"text_{lang}"])
@@ -578,7 +604,7 @@ def _hit(h, terms: dict[str, frozenset[str]]) -> Hit:
         category=h["category"],
         lang=lang,
         draft=h["draft"] == "yes",
-        score=round(h.score, 3),
+        score=round(score, 3),
         snippet=snippet or str(escape(h["summary"])),
         title_html=_snippets.mark(h["title"], title_spans),
     )

@@ -77,7 +77,7 @@ def generate(kb: Path, n: int, vocab: dict[str, list[str]], rng: random.Random) 
         words = draw[lang]
         title = " ".join(words(rng.randint(3, 7))).capitalize()
         sections = []
-        for s in range(rng.randint(2, 5)):
+        for _ in range(rng.randint(2, 5)):
             paragraphs = [" ".join(words(rng.randint(30, 90))) + "." for _ in range(rng.randint(1, 3))]
             sections.append(f"## {' '.join(words(3)).capitalize()}\n\n" + "\n\n".join(paragraphs))
         tags = ", ".join(json.dumps(w) for w in set(words(3)))

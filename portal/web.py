@@ -45,7 +45,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-def roles_required(*roles: Role):
+def roles_required(*roles):
+    """Only signed-in users with one of these roles (``auth.models.Role``); others get 403."""
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):

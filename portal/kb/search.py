@@ -33,7 +33,7 @@ from whoosh.analysis import CharsetFilter, LanguageAnalyzer, RegexTokenizer, Low
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
-from .content import ArticleError, article_paths, load_article, render_markdown
+from .content import TYPES, ArticleError, article_paths, load_article, render_markdown
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def reindex(kb_dir: Path, index_dir: Path, full: bool = False) -> ReindexReport:
                     writer.delete_by_term("slug", slug)
                     report.deleted.append(slug)
             seen = {s: r for r, s in slugs.items()}
-            for rel in sorted(changed, key=lambda r: article_paths_order(r)):
+            for rel in sorted(changed, key=_folder_order):
                 path = kb_dir / rel
                 try:
                     article = load_article(path)
@@ -263,10 +263,8 @@ def reindex(kb_dir: Path, index_dir: Path, full: bool = False) -> ReindexReport:
         return report
 
 
-def article_paths_order(rel: str) -> tuple[int, str]:
+def _folder_order(rel: str) -> tuple[int, str]:
     """Index in the same folder order as article lookup, so the first of two same slugs wins."""
-    from .content import TYPES
-
     folder = rel.split("/", 1)[0]
     return (list(TYPES).index(folder) if folder in TYPES else 99, rel)
 
@@ -522,11 +520,11 @@ def _query_terms(q: query.Query, fieldname: str) -> frozenset[str]:
     """The query's terms in one field; completions of an unfinished word (in the
     unstemmed ``spell`` field) count too, stemmed as that field stems."""
     terms = set()
-    for field, text in q.iter_all_terms():
+    for name, text in q.iter_all_terms():
         text = text.decode() if isinstance(text, bytes) else text
-        if field == fieldname:
+        if name == fieldname:
             terms.add(text)
-        elif field == "spell":
+        elif name == "spell":
             terms.add(_snippets.stem(fieldname, text))
     return frozenset(terms)
 

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from portal.kb.content import ArticleError, find_article_path, load_article, render_markdown

@@ -139,3 +139,28 @@ def test_readers_language_comes_first(small_kb, tmp_path):
     idx.reindex(small_kb, tmp_path / "index")
     assert _slugs(tmp_path / "index", "zeppelin", lang="es") == ["zeppelin-es", "zeppelin-en"]
     assert _slugs(tmp_path / "index", "zeppelin", lang="en") == ["zeppelin-en", "zeppelin-es"]
+
+
+def _reindex_in_another_process(kb, index_dir, times):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from portal.kb.search import reindex\n"
+        f"for _ in range({times}): reindex(Path(sys.argv[1]), Path(sys.argv[2]), full=True)\n"
+    )
+    return subprocess.Popen([sys.executable, "-c", code, str(kb), str(index_dir)])
+
+
+def test_searches_keep_answering_while_other_processes_rebuild(small_kb, tmp_path):
+    index_dir = tmp_path / "index"
+    idx.reindex(small_kb, index_dir)
+    writers = [_reindex_in_another_process(small_kb, index_dir, 3) for _ in range(2)]
+    answered = 0
+    while any(w.poll() is None for w in writers):
+        results = idx.search(index_dir, "password")
+        assert not results.unavailable and [h.slug for h in results.hits] == ["password-reset"]
+        answered += 1
+    assert [w.returncode for w in writers] == [0, 0]
+    assert answered > 0
+    assert idx.index_state(small_kb, index_dir).status == "ok"

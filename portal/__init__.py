@@ -66,11 +66,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .kb import bp as kb_bp
     from .kb.cli import kb_cli
     from .main import bp as main_bp
+    from .tickets import bp as tickets_bp
+    from .tickets.cli import tickets_cli
     from .demo import seed_demo_command
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(kb_bp)
+    app.register_blueprint(tickets_bp)
+    app.cli.add_command(tickets_cli)
     app.cli.add_command(kb_cli)
     app.cli.add_command(seed_demo_command)
     register_auth_cli(app.cli)

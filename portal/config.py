@@ -34,7 +34,12 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    # Tickets
+    "TICKET_MAX_FILES": 5,  # per ticket or reply
+    "TICKET_MAX_FILE_MB": 10,
+    "TICKET_AUTOCLOSE_DAYS": 10,  # waiting on the customer this long without an answer: closed
+    "TICKET_SUGGESTIONS": 5,
 }
 
 

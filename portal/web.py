@@ -6,6 +6,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, render_template, request
+from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -67,6 +68,8 @@ def _error_page(code: int, title: str, message: str):
 
 
 def init_app(app) -> None:
+    app.jinja_env.filters["markdown"] = user_markdown
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -104,3 +107,19 @@ def init_app(app) -> None:
     def server_error(exc):
         return _error_page(500, _("Something went wrong"),
                            _("We could not finish this request. Please try again in a moment."))
+
+
+_USER_TAGS = {"a", "b", "blockquote", "br", "code", "del", "em", "h3", "h4", "hr", "i", "li", "ol", "p", "pre",
+              "strong", "table", "tbody", "td", "th", "thead", "tr", "ul"}
+
+
+def user_markdown(text: str | None) -> Markup:
+    """Markdown typed by customers and agents, as safe HTML: no script, event
+    handler, style or javascript: URL survives."""
+    import markdown
+    import nh3
+
+    html = markdown.markdown(text or "", extensions=["fenced_code", "tables", "sane_lists", "nl2br"],
+                             output_format="html")
+    return Markup(nh3.clean(html, tags=_USER_TAGS, attributes={"a": {"href"}},
+                            url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow"))

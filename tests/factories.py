@@ -27,3 +27,19 @@ def gen_user(role: Role | str = Role.CUSTOMER, email: str | None = None, org: Or
     if locale:
         services.set_locale(user, locale, ["en", "es"])
     return user
+
+
+def gen_ticket(user: User | None = None, **fields):
+    """A filed ticket; keyword arguments override the draft."""
+    import secrets
+
+    from portal.tickets import services as tickets
+
+    user = user or gen_user(Role.CUSTOMER)
+    files = fields.pop("files", [])
+    draft = tickets.TicketDraft(**{
+        "category": "question", "subject": "How do I export a report?",
+        "description": "I cannot find the export button on the reports page.",
+        "impact": "medium", "urgency": "medium", "submission_key": secrets.token_hex(8), **fields,
+    })
+    return tickets.file_ticket(user, draft, files)

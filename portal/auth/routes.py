@@ -3,12 +3,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
+from ..extensions import csrf
 from ..web import safe_next
 from . import bp, services
 from .forms import LanguageForm, LoginForm
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@csrf.exempt  # LoginForm checks the token itself, so an expired one keeps the typed email
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next"), url_for("kb.index")))
@@ -22,6 +24,8 @@ def login():
             session.pop("lang", None)  # the account's own choice wins from now on
             flash(_("Welcome back, %(name)s.", name=user.name), "success")
             return redirect(safe_next(form.next.data, url_for("kb.index")))
+    if form.csrf_token.errors:
+        form.password.errors.append(_("The page was open too long. Please sign in again."))
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
 

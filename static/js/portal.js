@@ -41,6 +41,23 @@
     if (!event.target.closest(".header-search")) closeDropdown();
   });
 
+  // The new-ticket form asks for steps and the affected account only for technical issues.
+  function showTechnicalFields() {
+    var category = document.querySelector("#ticket-form select[name=category]");
+    var fields = document.querySelector("#ticket-form .technical-only");
+    if (category && fields) fields.hidden = category.value !== "technical_issue";
+  }
+  document.addEventListener("DOMContentLoaded", showTechnicalFields);
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("#ticket-form select[name=category]")) showTechnicalFields();
+  });
+
+  // One click files one ticket: the button waits for the answer (the server is idempotent too).
+  document.addEventListener("submit", function (event) {
+    var button = event.target.querySelector("[data-disable-on-submit]");
+    if (button) setTimeout(function () { button.disabled = true; }, 0);
+  });
+
   // Selects marked auto-submit (the language switch) submit on change.
   document.addEventListener("change", function (event) {
     if (event.target.matches("select.auto-submit")) event.target.form.requestSubmit();

@@ -65,11 +65,13 @@ def test_without_remember_me_no_lasting_cookie(client, auth):
     assert client.get_cookie("remember_token") is None
 
 
-def test_login_without_csrf_token_is_refused(client):
+def test_login_without_csrf_token_is_refused_and_keeps_the_email(client):
     gen_user(email="ana@example.com")
     response = client.post("/login", data={"email": "ana@example.com", "password": PASSWORD})
-    assert response.status_code == 400
-    assert "session expired" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "open too long" in page and 'value="ana@example.com"' in page
+    assert "Sign out" not in client.get("/kb/").get_data(as_text=True)
 
 
 def test_logout_needs_post_with_csrf(client, auth):

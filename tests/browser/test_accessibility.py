@@ -32,3 +32,33 @@ def test_no_serious_accessibility_violations(browser, live_server, scheme):
             problems[path] = serious
     context.close()
     assert not problems, json.dumps(problems, indent=1)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_server, live_app, scheme):
+    from portal.auth.services import user_by_email
+    from portal.demo import seed_demo
+    from tests.factories import gen_ticket
+
+    with live_app.app_context():
+        seed_demo()
+        customer = user_by_email("customer@acme.example.com")
+        reference = gen_ticket(customer, category="technical_issue", steps_to_reproduce="1. open 2. click",
+                               affected_account="ana").reference
+    context = browser.new_context(bypass_csp=True, color_scheme=scheme)
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill("customer@acme.example.com")
+    page.get_by_label("Password").fill("portal-demo")
+    page.get_by_role("button", name="Sign in").click()
+    problems = {}
+    for path in ["/tickets/new", "/tickets/", f"/tickets/{reference}", f"/tickets/{reference}/filed"]:
+        page.goto(f"{live_server}{path}")
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        serious = [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+                   for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        if serious:
+            problems[path] = serious
+    context.close()
+    assert not problems, json.dumps(problems, indent=1)

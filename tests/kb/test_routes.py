@@ -170,7 +170,15 @@ def test_healthz_reports_database_and_index(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     data = response.get_json()
-    assert data["status"] == "ok" and data["database"]["revision"] == "0001"
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from tests.conftest import REPO
+
+    config = Config()
+    config.set_main_option("script_location", str(REPO / "portal" / "migrations"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert data["status"] == "ok" and data["database"]["revision"] == head
     assert data["index"]["status"] == "ok" and data["index"]["documents"] >= 32
 
 

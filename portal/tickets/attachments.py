@@ -1,0 +1,104 @@
+"""Files attached to tickets: checked by their content, stored outside static/."""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+from flask import current_app
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import DomainError
+from ..extensions import db
+from .models import Attachment
+
+IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
+OTHER_TYPES = {"application/pdf": "pdf", "application/zip": "zip", "text/plain": "txt"}
+ACCEPTED = {**IMAGE_TYPES, **OTHER_TYPES}
+ACCEPTED_DESCRIPTION = "screenshots (PNG, JPEG, GIF, WebP), PDF, text logs and ZIP archives"
+
+
+@dataclass
+class Upload:
+    """A file as received: its name as the customer gave it, and its bytes."""
+
+    filename: str
+    data: bytes
+
+
+def limits() -> tuple[int, int]:
+    """(files per message, bytes per file), from TICKET_MAX_FILES and TICKET_MAX_FILE_MB."""
+    return current_app.config["TICKET_MAX_FILES"], current_app.config["TICKET_MAX_FILE_MB"] * 1024 * 1024
+
+
+def inspect(upload: Upload) -> tuple[str, bool]:
+    """(content type, is an image) judged from the bytes, or DomainError saying why not."""
+    name = upload.filename or "the file"
+    _max_files, max_bytes = limits()
+    if not upload.data:
+        raise DomainError(f"{name} is empty.", "files")
+    if len(upload.data) > max_bytes:
+        raise DomainError(f"{name} is {len(upload.data) / 2**20:.1f} MB; the limit is {max_bytes // 2**20} MB per file.",
+                          "files")
+    kind = filetype.guess(upload.data)
+    if kind is not None:
+        mime = kind.mime
+        if mime not in ACCEPTED:
+            raise DomainError(f"{name} is not accepted (its content is {kind.extension.upper()}); "
+                              f"we accept {ACCEPTED_DESCRIPTION}.", "files")
+        if mime in IMAGE_TYPES:
+            try:
+                with Image.open(io.BytesIO(upload.data)) as image:
+                    image.verify()
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+                raise DomainError(f"{name} looks like an image but cannot be read; is it damaged?", "files") from None
+            return mime, True
+        return mime, False
+    try:
+        text = upload.data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\x00" not in text:
+        return "text/plain", False
+    raise DomainError(f"{name}: this kind of file is not accepted; we accept {ACCEPTED_DESCRIPTION}.", "files")
+
+
+def check_files(files: list[Upload]) -> list[tuple[Upload, str, bool]]:
+    max_files, _ = limits()
+    files = [f for f in files if f.filename or f.data]
+    if len(files) > max_files:
+        raise DomainError(f"Attach at most {max_files} files at a time (you chose {len(files)}).", "files")
+    return [(f, *inspect(f)) for f in files]
+
+
+def clean_filename(name: str) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip() or "file"
+    return "".join(c for c in name if c.isprintable() and c not in '"<>|:*?')[:200] or "file"
+
+
+def store_files(ticket, user, message, files: list[Upload]) -> list[Attachment]:
+    """Check and save files under UPLOAD_DIR with random names; rows join the session."""
+    checked = check_files(list(files))
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for upload, mime, is_image in checked:
+        stored_name = f"{secrets.token_hex(16)}.{ACCEPTED[mime]}"
+        tmp = upload_dir / f".{stored_name}.part"
+        tmp.write_bytes(upload.data)
+        os.replace(tmp, upload_dir / stored_name)
+        attachment = Attachment(ticket_id=ticket.id, message_id=message.id if message else None,
+                                uploaded_by_id=user.id, filename=clean_filename(upload.filename),
+                                stored_name=stored_name, content_type=mime, size=len(upload.data),
+                                is_image=is_image)
+        db.session.add(attachment)
+        saved.append(attachment)
+    return saved
+
+
+def path_of(attachment: Attachment) -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name

@@ -1,0 +1,48 @@
+"""Ticket forms. Field rules live in services.validate_draft (shared with the API);
+the forms carry the CSRF token and the values the customer typed."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+
+CATEGORY_CHOICES = [
+    SelectChoice("technical_issue", _l("Technical issue")),
+    SelectChoice("question", _l("Question about using the product")),
+    SelectChoice("feature_request", _l("Feature request")),
+    SelectChoice("training_request", _l("Training request")),
+]
+LEVEL_CHOICES = [SelectChoice("high", _l("High")), SelectChoice("medium", _l("Medium")), SelectChoice("low", _l("Low"))]
+
+
+class NewTicketForm(FlaskForm):
+    draft_key = HiddenField()
+    category = SelectField(_l("What is this about?"), choices=CATEGORY_CHOICES, validate_choice=False,
+                           default="technical_issue")
+    subject = StringField(_l("Subject"), render_kw={"maxlength": 200, "autocomplete": "off"})
+    description = TextAreaField(_l("Description"), render_kw={"rows": 7})
+    steps_to_reproduce = TextAreaField(_l("Steps to reproduce"), render_kw={"rows": 5})
+    affected_account = StringField(_l("Affected user account"), render_kw={"maxlength": 200})
+    impact = RadioField(_l("Impact: how much of your business is affected?"), choices=LEVEL_CHOICES,
+                        validate_choice=False, default="medium")
+    urgency = RadioField(_l("Urgency: how soon does it hurt?"), choices=LEVEL_CHOICES, validate_choice=False,
+                         default="medium")
+    priority_override = SelectField(_l("Priority"), validate_choice=False, choices=[
+        SelectChoice("", _l("Use the computed priority")), SelectChoice("P1", "P1"), SelectChoice("P2", "P2"),
+        SelectChoice("P3", "P3"), SelectChoice("P4", "P4"),
+    ])
+    files = MultipleFileField(_l("Attachments"))
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Your reply"), render_kw={"rows": 5})
+    files = MultipleFileField(_l("Attachments"))
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(_l("What is still not working?"), render_kw={"rows": 3})
+
+
+class DeflectForm(FlaskForm):
+    draft_key = HiddenField()
+    slug = HiddenField()

@@ -1,0 +1,183 @@
+"""Tickets, their conversation, attachments, history, and what the customer tried first."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import Organization, User, utcnow
+from ..extensions import db
+
+
+def _enum(cls):
+    return db.Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+
+
+class Category(str, enum.Enum):
+    TECHNICAL_ISSUE = "technical_issue"
+    FEATURE_REQUEST = "feature_request"
+    TRAINING_REQUEST = "training_request"
+    QUESTION = "question"
+
+
+class Level(str, enum.Enum):
+    """Impact and urgency."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Priority(str, enum.Enum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
+class Status(str, enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    SOLVED = "solved"  # awaiting the customer's confirmation
+    CLOSED = "closed"
+
+
+class FeatureState(str, enum.Enum):
+    UNDER_REVIEW = "under_review"
+    PLANNED = "planned"
+    DECLINED = "declined"
+    SHIPPED = "shipped"
+
+
+class TicketCounter(db.Model):
+    """The last reference number handed out in a year."""
+
+    __tablename__ = "ticket_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    category: Mapped[Category] = mapped_column(_enum(Category))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    steps_to_reproduce: Mapped[str | None] = mapped_column(Text)
+    affected_account: Mapped[str | None] = mapped_column(String(200))
+    impact: Mapped[Level] = mapped_column(_enum(Level))
+    urgency: Mapped[Level] = mapped_column(_enum(Level))
+    computed_priority: Mapped[Priority] = mapped_column(_enum(Priority))
+    priority: Mapped[Priority] = mapped_column(_enum(Priority))
+    status: Mapped[Status] = mapped_column(_enum(Status), default=Status.NEW)
+    feature_state: Mapped[FeatureState | None] = mapped_column(_enum(FeatureState))
+    lang: Mapped[str] = mapped_column(String(8), default="en")
+    # The form's one-time key: a double-clicked "Submit" files one ticket.
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    waiting_since: Mapped[datetime | None]
+    solved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship()
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
+    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="ticket", order_by="Attachment.id")
+
+    __table_args__ = (Index("ix_tickets_status_waiting_since", "status", "waiting_since"),)
+
+    @property
+    def priority_overridden(self) -> bool:
+        return self.priority != self.computed_priority
+
+
+class Message(db.Model):
+    """One entry of the conversation: the description is not one, replies are."""
+
+    __tablename__ = "ticket_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)  # agents' notes, never shown to customers
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    author: Mapped[User] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.id")
+
+
+class Attachment(db.Model):
+    __tablename__ = "ticket_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_messages.id", ondelete="CASCADE"))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255))  # as the customer named it, for display
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)  # random, under UPLOAD_DIR
+    content_type: Mapped[str] = mapped_column(String(100))  # detected from the content
+    size: Mapped[int]
+    is_image: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="attachments")
+    message: Mapped[Message | None] = relationship(back_populates="attachments")
+
+
+class TicketEvent(db.Model):
+    """The ticket's history: every change, with who and why."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the portal itself
+    kind: Mapped[str] = mapped_column(String(30))  # created, status, priority, override, category, assignee, feature_state
+    old_value: Mapped[str | None] = mapped_column(String(200))
+    new_value: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Suggestion(db.Model):
+    """An article the new-ticket form suggested, and what the customer did with it.
+
+    Rows are keyed by the form's draft key while the customer types; filing the
+    ticket attaches them to it. ``action`` is shown, opened, rejected or solved
+    (a deflection: no ticket was filed)."""
+
+    __tablename__ = "ticket_suggestions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_key: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(10))
+    rank: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("draft_key", "slug", "action", name="uq_ticket_suggestions_draft_slug_action"),
+        Index("ix_ticket_suggestions_action_created_at", "action", "created_at"),
+    )

@@ -1,0 +1,311 @@
+import secrets
+from pathlib import Path
+
+from flask import (abort, current_app, flash, redirect, render_template, request, send_file, url_for)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..auth.models import Role, User
+from ..errors import DomainError
+from ..extensions import csrf, db
+from ..kb import search as kb_search
+from ..kb import services as kb_services
+from ..web import render_page_or_fragment, wants_fragment
+from . import bp, services
+from .attachments import Upload, limits, path_of
+from .forms import DeflectForm, NewTicketForm, ReopenForm, ReplyForm
+from .models import Attachment, Category, FeatureState, Level, Priority, Status, Ticket
+
+
+def _customer_required():
+    if not current_user.role.is_customer:
+        abort(403)
+
+
+def _uploads(field) -> list[Upload]:
+    return [Upload(f.filename or "", f.read()) for f in (field.data or []) if getattr(f, "filename", "")]
+
+
+def _ticket_or_404(reference: str) -> Ticket:
+    try:
+        return services.get_ticket(current_user, reference)
+    except services.TicketNotFound:
+        abort(404)
+
+
+@bp.get("/")
+@login_required
+def index():
+    if current_user.role is Role.WRITER:
+        abort(403)
+    status = request.args.get("status", "active")
+    query = services.visible_tickets(current_user)
+    if status == "active":
+        query = query.where(Ticket.status != Status.CLOSED)
+    elif status == "closed":
+        query = query.where(Ticket.status == Status.CLOSED)
+    tickets = db.session.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(200)).all()
+    return render_template("tickets/index.html", tickets=tickets, status=status)
+
+
+# The form checks its own CSRF token (csrf.exempt only skips the global check),
+# so an expired token re-renders the form with the customer's text instead of a 400.
+@bp.route("/new", methods=["GET", "POST"])
+@csrf.exempt
+@login_required
+def new():
+    _customer_required()
+    form = NewTicketForm()
+    if request.method == "GET":
+        form.draft_key.data = secrets.token_urlsafe(24)
+        # A subject typed in the help center's search carries over.
+        form.subject.data = (request.args.get("subject") or "")[:200]
+    errors = {}
+    if form.validate_on_submit():
+        draft = services.TicketDraft(
+            category=form.category.data, subject=form.subject.data or "", description=form.description.data or "",
+            impact=form.impact.data, urgency=form.urgency.data, submission_key=form.draft_key.data or "",
+            priority_override=form.priority_override.data or None,
+            steps_to_reproduce=form.steps_to_reproduce.data, affected_account=form.affected_account.data,
+            lang=str(get_locale() or "en"),
+        )
+        try:
+            ticket = services.file_ticket(current_user, draft, _uploads(form.files))
+        except DomainError as exc:
+            db.session.rollback()
+            errors = draft.errors or {exc.field or "form": exc.message}
+        else:
+            return redirect(url_for("tickets.filed", reference=ticket.reference))
+    elif request.method == "POST":
+        errors = {"form": _("The form expired. Your text is still here: send it again.")}
+        form.draft_key.data = form.draft_key.data or secrets.token_urlsafe(24)
+    computed = _computed_priority(form.impact.data, form.urgency.data)
+    suggestions = _suggest(form.subject.data, form.description.data) if request.method == "POST" else None
+    max_files, max_bytes = limits()
+    return render_template(
+        "tickets/new.html", form=form, errors=errors, computed=computed, suggestions=suggestions,
+        max_files=max_files, max_mb=max_bytes // 2**20,
+    ), 422 if errors else 200
+
+
+def _computed_priority(impact, urgency):
+    try:
+        return services.compute_priority(impact, urgency)
+    except ValueError:
+        return None
+
+
+@bp.get("/priority")
+@login_required
+def priority():
+    """The live priority as the customer picks impact and urgency (an htmx fragment)."""
+    computed = _computed_priority(request.args.get("impact"), request.args.get("urgency"))
+    return render_page_or_fragment("tickets/_priority.html", "tickets/_priority.html", computed=computed)
+
+
+def _suggest(subject: str | None, description: str | None):
+    text = " ".join(filter(None, [subject, (description or "")[:500]]))
+    if len(text.strip()) < 3:
+        return None
+    return kb_search.search(
+        Path(current_app.config["INDEX_DIR"]), text, lang=str(get_locale() or "en"),
+        pagelen=current_app.config["TICKET_SUGGESTIONS"], live=True,
+    )
+
+
+@bp.get("/suggest")
+@login_required
+def suggest():
+    """Articles that may answer what the customer is typing (an htmx fragment)."""
+    _customer_required()
+    draft_key = request.args.get("draft_key", "")
+    results = _suggest(request.args.get("subject"), request.args.get("description"))
+    if results and results.hits and draft_key:
+        services.record_suggestions(current_user, draft_key, [h.slug for h in results.hits], "shown")
+    return render_page_or_fragment("tickets/_suggestions.html", "tickets/_suggestions.html",
+                                   suggestions=results, draft_key=draft_key)
+
+
+@bp.get("/suggest/<slug>")
+@login_required
+def suggestion(slug):
+    """One suggested article, read inside the form so nothing typed is lost."""
+    _customer_required()
+    try:
+        article, rendered = kb_services.get_article(Path(current_app.config["KB_DIR"]), slug, False)
+    except kb_services.ArticleNotFound:
+        abort(404)
+    draft_key = request.args.get("draft_key", "")
+    if draft_key:
+        services.record_suggestions(current_user, draft_key, [slug], "opened")
+    if not wants_fragment():
+        return redirect(url_for("kb.article", slug=slug))
+    return render_template("tickets/_suggestion_preview.html", article=article, rendered=rendered,
+                           draft_key=draft_key, deflect_form=DeflectForm(draft_key=draft_key, slug=slug))
+
+
+@bp.post("/suggest/<slug>/continue")
+@login_required
+def continue_ticket(slug):
+    """"Continue with my ticket": the article did not help."""
+    _customer_required()
+    form = DeflectForm()
+    if form.validate_on_submit() and form.draft_key.data:
+        services.record_suggestions(current_user, form.draft_key.data, [slug], "rejected")
+    return "" if wants_fragment() else redirect(url_for("tickets.new"))
+
+
+@bp.post("/deflect")
+@login_required
+def deflect():
+    """"This solved my problem": no ticket, and a record that the article helped."""
+    _customer_required()
+    form = DeflectForm()
+    if not form.validate_on_submit() or not form.draft_key.data or not form.slug.data:
+        abort(400)
+    services.record_suggestions(current_user, form.draft_key.data, [form.slug.data], "solved")
+    response = redirect(url_for("tickets.deflected", slug=form.slug.data))
+    if wants_fragment():
+        response = current_app.make_response("")
+        response.headers["HX-Redirect"] = url_for("tickets.deflected", slug=form.slug.data)
+    return response
+
+
+@bp.get("/solved")
+@login_required
+def deflected():
+    slug = request.args.get("slug", "")
+    try:
+        article, _rendered = kb_services.get_article(Path(current_app.config["KB_DIR"]), slug, False)
+    except kb_services.ArticleNotFound:
+        article = None
+    return render_template("tickets/deflected.html", article=article)
+
+
+@bp.get("/<reference>/filed")
+@login_required
+def filed(reference):
+    return render_template("tickets/filed.html", ticket=_ticket_or_404(reference))
+
+
+@bp.get("/<reference>")
+@login_required
+def detail(reference):
+    ticket = _ticket_or_404(reference)
+    return _render_detail(ticket)
+
+
+def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, status=200):
+    staff = services.can_work_tickets(current_user)
+    agents = db.session.scalars(select(User).where(User.role.in_([Role.AGENT, Role.ADMIN])).order_by(User.name)).all() \
+        if staff else []
+    return render_template(
+        "tickets/detail.html", ticket=ticket, staff=staff, agent_options=[(str(a.id), a.name) for a in agents],
+        messages=services.thread(ticket, current_user), history=services.public_history(ticket, current_user),
+        reply_form=reply_form or ReplyForm(), reopen_form=reopen_form or ReopenForm(), errors=errors or {},
+        autoclose_at=services.autoclose_due(ticket, current_app.config["TICKET_AUTOCLOSE_DAYS"]),
+        tried=services.tried_before_filing(ticket) if staff else None,
+        Status=Status, Priority=Priority, Category=Category, FeatureState=FeatureState, Level=Level,
+        max_files=limits()[0], max_mb=limits()[1] // 2**20,
+    ), status
+
+
+@bp.post("/<reference>/reply")
+@csrf.exempt  # checked by ReplyForm, which keeps the text on failure
+@login_required
+def reply(reference):
+    ticket = _ticket_or_404(reference)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _render_detail(ticket, reply_form=form,
+                              errors={"body": _("The form expired. Your text is still here: send it again.")},
+                              status=422)
+    internal = services.can_work_tickets(current_user) and request.form.get("internal") == "y"
+    try:
+        services.reply(ticket, current_user, form.body.data, internal=internal, files=_uploads(form.files))
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_detail(ticket, reply_form=form, errors={exc.field or "body": exc.message}, status=422)
+    flash(_("Internal note added.") if internal else _("Your reply was sent."), "success")
+    return redirect(url_for("tickets.detail", reference=ticket.reference, _anchor="thread-end"))
+
+
+@bp.post("/<reference>/confirm")
+@login_required
+def confirm(reference):
+    ticket = _ticket_or_404(reference)
+    if not current_user.role.is_customer or not ReopenForm().validate_on_submit():
+        abort(400)
+    try:
+        services.confirm_solution(ticket, current_user)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Thank you. The ticket is closed."), "success")
+    return redirect(url_for("tickets.detail", reference=ticket.reference))
+
+
+@bp.post("/<reference>/reopen")
+@login_required
+def reopen(reference):
+    ticket = _ticket_or_404(reference)
+    form = ReopenForm()
+    if not current_user.role.is_customer or not form.validate_on_submit():
+        abort(400)
+    try:
+        services.reopen(ticket, current_user, form.reason.data or "")
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The ticket is open again; an agent will get back to you."), "success")
+    return redirect(url_for("tickets.detail", reference=ticket.reference))
+
+
+@bp.post("/<reference>/update")
+@login_required
+def update(reference):
+    """Agents: status, priority (with a reason), category, assignee, evaluation state."""
+    ticket = _ticket_or_404(reference)
+    if not services.can_work_tickets(current_user) or not ReopenForm().validate_on_submit():
+        abort(403 if not services.can_work_tickets(current_user) else 400)
+    field, value = request.form.get("field"), request.form.get("value", "")
+    reason = request.form.get("reason", "")
+    try:
+        if field == "status":
+            services.change_status(ticket, current_user, value, reason)
+        elif field == "priority":
+            services.change_priority(ticket, current_user, value, reason)
+        elif field == "category":
+            services.change_category(ticket, current_user, value)
+        elif field == "feature_state":
+            services.set_feature_state(ticket, current_user, value, reason)
+        elif field == "assignee":
+            assignee = db.session.get(User, int(value)) if value.isdigit() else None
+            services.assign(ticket, current_user, assignee)
+        else:
+            abort(400)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Ticket updated."), "success")
+    return redirect(url_for("tickets.detail", reference=ticket.reference))
+
+
+@bp.get("/<reference>/files/<int:attachment_id>")
+@login_required
+def attachment(reference, attachment_id):
+    ticket = _ticket_or_404(reference)
+    item = db.session.get(Attachment, attachment_id)
+    if item is None or item.ticket_id != ticket.id:
+        abort(404)
+    if item.message is not None and item.message.internal and not services.can_work_tickets(current_user):
+        abort(404)
+    inline = item.is_image and request.args.get("inline") == "1"
+    response = send_file(path_of(item), mimetype=item.content_type, as_attachment=not inline,
+                         download_name=item.filename, max_age=0)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,423 @@
+"""Ticket rules: the priority matrix, filing, the lifecycle and its history, who sees what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..auth.models import Role, User, utcnow
+from ..errors import DomainError
+from ..extensions import db
+from .models import (Attachment, Category, FeatureState, Level, Message, Priority, Status, Suggestion, Ticket,
+                     TicketCounter, TicketEvent)
+
+# Impact x urgency -> priority (PRODUCT.md, seed 004).
+PRIORITY_MATRIX = {
+    (Level.HIGH, Level.HIGH): Priority.P1,
+    (Level.HIGH, Level.MEDIUM): Priority.P2,
+    (Level.HIGH, Level.LOW): Priority.P3,
+    (Level.MEDIUM, Level.HIGH): Priority.P2,
+    (Level.MEDIUM, Level.MEDIUM): Priority.P3,
+    (Level.MEDIUM, Level.LOW): Priority.P4,
+    (Level.LOW, Level.HIGH): Priority.P3,
+    (Level.LOW, Level.MEDIUM): Priority.P4,
+    (Level.LOW, Level.LOW): Priority.P4,
+}  # keyed (urgency, impact)
+
+SUBJECT_MAX, DESCRIPTION_MAX, STEPS_MAX = 200, 20_000, 10_000
+REPLY_MAX = 20_000
+
+
+class TicketNotFound(DomainError):
+    pass
+
+
+def compute_priority(impact: Level | str, urgency: Level | str) -> Priority:
+    return PRIORITY_MATRIX[(Level(urgency), Level(impact))]
+
+
+def _choice(enum_cls, value, field_name: str, label: str):
+    try:
+        return enum_cls(value)
+    except ValueError:
+        raise DomainError(f"Choose a valid {label}.", field_name) from None
+
+
+# --- who sees what -------------------------------------------------------------
+
+def can_work_tickets(user: User) -> bool:
+    return user.role in (Role.AGENT, Role.ADMIN)
+
+
+def visible_tickets(user: User):
+    """A select() of the tickets this user may see."""
+    query = select(Ticket)
+    if can_work_tickets(user):
+        return query
+    if user.role is Role.CUSTOMER_ADMIN:
+        return query.where(Ticket.organization_id == user.organization_id)
+    if user.role is Role.CUSTOMER:
+        return query.where(Ticket.requester_id == user.id)
+    return query.where(False)
+
+
+def get_ticket(user: User, reference: str) -> Ticket:
+    """The ticket if this user may see it; otherwise not found, never "forbidden"
+    (another organization's ticket must not even be confirmed to exist)."""
+    ticket = db.session.scalar(visible_tickets(user).where(Ticket.reference == reference.strip().upper()))
+    if ticket is None:
+        raise TicketNotFound(f"No ticket {reference}.")
+    return ticket
+
+
+def public_history(ticket: Ticket, user: User) -> list[TicketEvent]:
+    return [e for e in ticket.events if can_work_tickets(user) or not e.internal]
+
+
+def thread(ticket: Ticket, user: User) -> list[Message]:
+    return [m for m in ticket.messages if can_work_tickets(user) or not m.internal]
+
+
+# --- filing --------------------------------------------------------------------
+
+@dataclass
+class TicketDraft:
+    category: str
+    subject: str
+    description: str
+    impact: str
+    urgency: str
+    submission_key: str
+    priority_override: str | None = None
+    steps_to_reproduce: str | None = None
+    affected_account: str | None = None
+    lang: str = "en"
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def validate_draft(draft: TicketDraft) -> dict[str, str]:
+    """Field -> message for everything wrong with the draft (empty when it may be filed)."""
+    errors: dict[str, str] = {}
+
+    def check(name, value, label, low, high):
+        text = (value or "").strip()
+        if len(text) < low:
+            errors[name] = f"{label} needs at least {low} characters." if low > 1 else f"{label} is required."
+        elif len(text) > high:
+            errors[name] = f"{label} can have at most {high:,} characters (it has {len(text):,})."
+
+    for name, enum_cls, label in (("category", Category, "category"), ("impact", Level, "impact"),
+                                  ("urgency", Level, "urgency")):
+        try:
+            enum_cls(getattr(draft, name))
+        except ValueError:
+            errors[name] = f"Choose a {label}."
+    check("subject", draft.subject, "The subject", 5, SUBJECT_MAX)
+    check("description", draft.description, "The description", 10, DESCRIPTION_MAX)
+    if draft.priority_override:
+        try:
+            Priority(draft.priority_override)
+        except ValueError:
+            errors["priority_override"] = "Choose P1, P2, P3 or P4, or keep the computed priority."
+    if draft.category == Category.TECHNICAL_ISSUE.value:
+        check("steps_to_reproduce", draft.steps_to_reproduce, "Steps to reproduce", 10, STEPS_MAX)
+        check("affected_account", draft.affected_account, "The affected user account", 1, 200)
+    if not draft.submission_key or len(draft.submission_key) > 64:
+        errors["submission_key"] = "The form is incomplete: reload the page."
+    return errors
+
+
+def next_reference(year: int) -> str:
+    """The next readable reference of the year, e.g. 2026-00042; safe under concurrency
+    (the counter row is updated in place, so concurrent filings queue on it)."""
+    for _ in range(3):
+        number = db.session.execute(
+            update(TicketCounter).where(TicketCounter.year == year).values(last=TicketCounter.last + 1)
+            .returning(TicketCounter.last).execution_options(synchronize_session=False)
+        ).scalar()
+        if number is not None:
+            return f"{year}-{number:05d}"
+        try:
+            with db.session.begin_nested():
+                db.session.add(TicketCounter(year=year, last=0))
+        except IntegrityError:
+            pass  # another filing created the year's row first
+    raise RuntimeError("could not allocate a ticket reference")
+
+
+def ticket_by_submission(key: str) -> Ticket | None:
+    return db.session.scalar(select(Ticket).where(Ticket.submission_key == key))
+
+
+def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime | None = None) -> Ticket:
+    """File a ticket for a customer. Submitting the same form twice returns the first ticket."""
+    if not user.role.is_customer or user.organization_id is None:
+        raise DomainError("Only customers of an organization can file tickets.")
+    existing = ticket_by_submission(draft.submission_key)
+    if existing is not None:
+        return existing
+    errors = validate_draft(draft)
+    from .attachments import check_files
+
+    try:
+        check_files(list(files))
+    except DomainError as exc:
+        errors.setdefault("files", exc.message)
+    if errors:
+        draft.errors = errors
+        raise DomainError(next(iter(errors.values())), next(iter(errors)))
+    from .attachments import store_files
+
+    now = now or utcnow()
+    impact, urgency = Level(draft.impact), Level(draft.urgency)
+    computed = compute_priority(impact, urgency)
+    chosen = Priority(draft.priority_override) if draft.priority_override else computed
+    category = Category(draft.category)
+    technical = category is Category.TECHNICAL_ISSUE
+    ticket = Ticket(
+        reference=next_reference(now.year),
+        organization_id=user.organization_id,
+        requester_id=user.id,
+        category=category,
+        subject=draft.subject.strip(),
+        description=draft.description.strip(),
+        steps_to_reproduce=(draft.steps_to_reproduce or "").strip() or None if technical else None,
+        affected_account=(draft.affected_account or "").strip() or None if technical else None,
+        impact=impact,
+        urgency=urgency,
+        computed_priority=computed,
+        priority=chosen,
+        status=Status.NEW,
+        feature_state=FeatureState.UNDER_REVIEW if category is Category.FEATURE_REQUEST else None,
+        lang=draft.lang,
+        submission_key=draft.submission_key,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    _event(ticket, user, "created", new=ticket.priority.value, now=now)
+    if chosen != computed:
+        _event(ticket, user, "override", old=computed.value, new=chosen.value, now=now,
+               reason=f"impact {impact.value}, urgency {urgency.value}")
+    store_files(ticket, user, None, files)
+    db.session.execute(
+        update(Suggestion).where(Suggestion.draft_key == draft.submission_key, Suggestion.user_id == user.id)
+        .values(ticket_id=ticket.id).execution_options(synchronize_session=False)
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same form submitted twice at the same moment: the other request won.
+        db.session.rollback()
+        existing = ticket_by_submission(draft.submission_key)
+        if existing is None:
+            raise
+        return existing
+    return ticket
+
+
+def _event(ticket, actor, kind, old=None, new=None, reason=None, internal=False, now=None):
+    db.session.add(TicketEvent(ticket_id=ticket.id, actor_id=actor.id if actor else None, kind=kind,
+                               old_value=old, new_value=new, reason=reason, internal=internal,
+                               created_at=now or utcnow()))
+
+
+def _set_status(ticket: Ticket, actor: User | None, status: Status, now: datetime, reason: str | None = None):
+    if ticket.status is status:
+        return
+    _event(ticket, actor, "status", old=ticket.status.value, new=status.value, reason=reason, now=now)
+    ticket.status = status
+    ticket.updated_at = now
+    ticket.waiting_since = now if status is Status.WAITING_ON_CUSTOMER else None
+    if status is Status.SOLVED:
+        ticket.solved_at = now
+    if status is Status.CLOSED:
+        ticket.closed_at = now
+
+
+# --- the conversation and the lifecycle ---------------------------------------
+
+def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files: list = (),
+          now: datetime | None = None) -> Message:
+    """Add to the conversation. A customer's answer puts the ticket back with the agents;
+    an agent's first public answer opens a new ticket."""
+    from .attachments import store_files
+
+    now = now or utcnow()
+    body = (body or "").strip()
+    if not body:
+        raise DomainError("Write a message first.", "body")
+    if len(body) > REPLY_MAX:
+        raise DomainError(f"A message can have at most {REPLY_MAX:,} characters.", "body")
+    staff = can_work_tickets(author)
+    if internal and not staff:
+        raise DomainError("Only agents can add internal notes.", "internal")
+    if ticket.status is Status.CLOSED:
+        raise DomainError("This ticket is closed. File a new ticket and mention this reference.", "body")
+    from .attachments import check_files
+
+    check_files(list(files))
+    message = Message(ticket_id=ticket.id, author_id=author.id, body=body, internal=internal, created_at=now)
+    db.session.add(message)
+    db.session.flush()
+    store_files(ticket, author, message, files)
+    if not internal:
+        if staff and ticket.status is Status.NEW:
+            _set_status(ticket, author, Status.OPEN, now)
+        elif not staff and ticket.status in (Status.WAITING_ON_CUSTOMER, Status.SOLVED):
+            _set_status(ticket, author, Status.OPEN, now, reason="the customer answered")
+    ticket.updated_at = now
+    db.session.commit()
+    return message
+
+
+def confirm_solution(ticket: Ticket, customer: User, now: datetime | None = None) -> None:
+    """The customer's "Yes, close it"."""
+    if ticket.status is not Status.SOLVED:
+        raise DomainError("Only a solved ticket can be confirmed.")
+    _set_status(ticket, customer, Status.CLOSED, now or utcnow(), reason="the customer confirmed the solution")
+    db.session.commit()
+
+
+def reopen(ticket: Ticket, customer: User, reason: str = "", now: datetime | None = None) -> None:
+    if ticket.status is not Status.SOLVED:
+        raise DomainError("Only a solved ticket can be reopened; a closed one needs a new ticket.")
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if reason:
+        db.session.add(Message(ticket_id=ticket.id, author_id=customer.id, body=reason, created_at=now))
+    _set_status(ticket, customer, Status.OPEN, now, reason="reopened by the customer")
+    db.session.commit()
+
+
+STAFF_STATUSES = (Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.SOLVED, Status.CLOSED)
+
+
+def change_status(ticket: Ticket, agent: User, status: str, reason: str | None = None) -> None:
+    status = _choice(Status, status, "status", "status")
+    if status not in STAFF_STATUSES:
+        raise DomainError("A ticket cannot go back to new.", "status")
+    _set_status(ticket, agent, status, utcnow(), reason=(reason or "").strip() or None)
+    db.session.commit()
+
+
+def change_priority(ticket: Ticket, agent: User, priority: str, reason: str) -> None:
+    priority = _choice(Priority, priority, "priority", "priority")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Say why the priority changes: the customer reads it in the history.", "reason")
+    if priority is ticket.priority:
+        return
+    _event(ticket, agent, "priority", old=ticket.priority.value, new=priority.value, reason=reason)
+    ticket.priority, ticket.updated_at = priority, utcnow()
+    db.session.commit()
+
+
+def change_category(ticket: Ticket, agent: User, category: str) -> None:
+    category = _choice(Category, category, "category", "category")
+    if category is ticket.category:
+        return
+    _event(ticket, agent, "category", old=ticket.category.value, new=category.value)
+    ticket.category, ticket.updated_at = category, utcnow()
+    if category is Category.FEATURE_REQUEST and ticket.feature_state is None:
+        ticket.feature_state = FeatureState.UNDER_REVIEW
+    db.session.commit()
+
+
+def assign(ticket: Ticket, agent: User, assignee: User | None) -> None:
+    if assignee is not None and not can_work_tickets(assignee):
+        raise DomainError("Tickets are assigned to agents.", "assignee")
+    if assignee == ticket.assignee:
+        return
+    _event(ticket, agent, "assignee", old=ticket.assignee.name if ticket.assignee else None,
+           new=assignee.name if assignee else None)
+    ticket.assignee = assignee
+    if ticket.status is Status.NEW and assignee is not None:
+        _set_status(ticket, agent, Status.OPEN, utcnow())
+    db.session.commit()
+
+
+def set_feature_state(ticket: Ticket, agent: User, state: str, reason: str | None = None) -> None:
+    if ticket.category is not Category.FEATURE_REQUEST:
+        raise DomainError("Only feature requests have an evaluation state.", "feature_state")
+    state = _choice(FeatureState, state, "feature_state", "evaluation state")
+    if state is ticket.feature_state:
+        return
+    _event(ticket, agent, "feature_state", old=ticket.feature_state.value if ticket.feature_state else None,
+           new=state.value, reason=(reason or "").strip() or None)
+    ticket.feature_state, ticket.updated_at = state, utcnow()
+    db.session.commit()
+
+
+def autoclose_due(ticket: Ticket, days: int) -> datetime | None:
+    """When a ticket waiting on the customer will close by itself."""
+    if ticket.status is not Status.WAITING_ON_CUSTOMER or ticket.waiting_since is None:
+        return None
+    return ticket.waiting_since + timedelta(days=days)
+
+
+def autoclose(days: int, now: datetime | None = None) -> list[str]:
+    """Close tickets that waited on the customer for ``days`` without an answer.
+
+    Each ticket is flipped by a conditional UPDATE, so any number of runs, on
+    any number of machines, close it exactly once."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=days)
+    candidates = db.session.scalars(
+        select(Ticket.id).where(Ticket.status == Status.WAITING_ON_CUSTOMER, Ticket.waiting_since <= cutoff)
+    ).all()
+    closed = []
+    for ticket_id in candidates:
+        flipped = db.session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status == Status.WAITING_ON_CUSTOMER, Ticket.waiting_since <= cutoff)
+            .values(status=Status.CLOSED, closed_at=now, updated_at=now, waiting_since=None)
+            .returning(Ticket.reference).execution_options(synchronize_session=False)
+        ).scalar()
+        if flipped:
+            db.session.add(TicketEvent(ticket_id=ticket_id, actor_id=None, kind="status",
+                                       old_value=Status.WAITING_ON_CUSTOMER.value, new_value=Status.CLOSED.value,
+                                       reason=f"no answer for {days} days", created_at=now))
+            closed.append(flipped)
+        db.session.commit()
+    return closed
+
+
+# --- suggestions and deflections ----------------------------------------------
+
+SUGGESTION_ACTIONS = ("shown", "opened", "rejected", "solved")
+
+
+def record_suggestions(user: User, draft_key: str, slugs: list[str], action: str = "shown") -> None:
+    """Remember what the form showed or the customer did; repeats are ignored."""
+    if action not in SUGGESTION_ACTIONS or not draft_key or len(draft_key) > 64:
+        raise DomainError("Unknown suggestion action.")
+    if not slugs:
+        return
+    known = set(db.session.scalars(select(Suggestion.slug).where(
+        Suggestion.draft_key == draft_key, Suggestion.action == action, Suggestion.slug.in_(slugs))))
+    for rank, slug in enumerate(slugs, start=1):
+        if slug in known:
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.add(Suggestion(draft_key=draft_key, user_id=user.id, organization_id=user.organization_id,
+                                          slug=slug, action=action, rank=rank))
+        except IntegrityError:
+            pass  # the same event from a concurrent request
+    db.session.commit()
+
+
+def tried_before_filing(ticket: Ticket) -> dict[str, list[str]]:
+    """What the customer saw and did before filing: action -> slugs."""
+    rows = db.session.execute(
+        select(Suggestion.action, Suggestion.slug).where(Suggestion.ticket_id == ticket.id).order_by(Suggestion.id)
+    ).all()
+    tried: dict[str, list[str]] = {a: [] for a in SUGGESTION_ACTIONS}
+    for action, slug in rows:
+        tried[action].append(slug)
+    return tried

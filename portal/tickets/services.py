@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError
 from ..extensions import db
-from .models import (Attachment, Category, FeatureState, Level, Message, Priority, Status, Suggestion, Ticket,
+from .models import (Category, FeatureState, Level, Message, Priority, Status, Suggestion, Ticket,
                      TicketCounter, TicketEvent)
 
 # Impact x urgency -> priority (PRODUCT.md, seed 004).

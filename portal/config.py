@@ -40,6 +40,19 @@ DEFAULTS = {
     "TICKET_MAX_FILE_MB": 10,
     "TICKET_AUTOCLOSE_DAYS": 10,  # waiting on the customer this long without an answer: closed
     "TICKET_SUGGESTIONS": 5,
+    "TICKET_AUTOCLOSE_REMIND_DAYS": 2,  # the reminder mail goes out this long before
+    # Mail: "file" writes .eml files to MAIL_DIR (default <instance>/mail); "smtp" sends.
+    "BASE_URL": "http://127.0.0.1:5000",  # for links in mails
+    "MAIL_BACKEND": "file",
+    "MAIL_DIR": None,
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_SENDER": "Portal <support@localhost>",
+    "MAIL_TIMEOUT": 10,
 }
 
 
@@ -68,6 +81,7 @@ def finish(config: dict, instance_path: str) -> None:
     config.setdefault("INDEX_DIR", None)
     config["INDEX_DIR"] = str(config["INDEX_DIR"] or instance / "index")
     config["UPLOAD_DIR"] = str(config.get("UPLOAD_DIR") or instance / "uploads")
+    config["MAIL_DIR"] = str(config.get("MAIL_DIR") or instance / "mail")
     config["KB_DIR"] = str(config["KB_DIR"])
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     if not config.get("SECRET_KEY"):

@@ -16,6 +16,8 @@ def tickets_cli():
 def autoclose_command(days):
     """Close tickets waiting on the customer too long. Safe to run from cron, often, on several machines."""
     days = days or current_app.config["TICKET_AUTOCLOSE_DAYS"]
-    closed = services.autoclose(days)
+    closed, reminded = services.autoclose(days, remind_days=current_app.config["TICKET_AUTOCLOSE_REMIND_DAYS"])
     click.echo(f"Closed {len(closed)} ticket(s) after {days} days without an answer"
                + (f": {', '.join(closed)}" if closed else "."))
+    click.echo(f"Reminded {len(reminded)} customer(s) that their ticket closes soon"
+               + (f": {', '.join(reminded)}" if reminded else "."))

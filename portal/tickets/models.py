@@ -87,6 +87,8 @@ class Ticket(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     waiting_since: Mapped[datetime | None]
+    # Set when the "closes soon" mail went out, so each wait reminds once.
+    autoclose_reminded_at: Mapped[datetime | None]
     solved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 

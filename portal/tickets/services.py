@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError
 from ..extensions import db
+from . import notify
 from .models import (Category, FeatureState, Level, Message, Priority, Status, Suggestion, Ticket,
                      TicketCounter, TicketEvent)
 
@@ -217,6 +218,7 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         if existing is None:
             raise
         return existing
+    notify.filed(ticket)
     return ticket
 
 
@@ -233,6 +235,7 @@ def _set_status(ticket: Ticket, actor: User | None, status: Status, now: datetim
     ticket.status = status
     ticket.updated_at = now
     ticket.waiting_since = now if status is Status.WAITING_ON_CUSTOMER else None
+    ticket.autoclose_reminded_at = None
     if status is Status.SOLVED:
         ticket.solved_at = now
     if status is Status.CLOSED:
@@ -272,6 +275,7 @@ def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files
             _set_status(ticket, author, Status.OPEN, now, reason="the customer answered")
     ticket.updated_at = now
     db.session.commit()
+    notify.replied(ticket, message)
     return message
 
 
@@ -281,6 +285,7 @@ def confirm_solution(ticket: Ticket, customer: User, now: datetime | None = None
         raise DomainError("Only a solved ticket can be confirmed.")
     _set_status(ticket, customer, Status.CLOSED, now or utcnow(), reason="the customer confirmed the solution")
     db.session.commit()
+    notify.status_changed(ticket, customer, Status.CLOSED.value)
 
 
 def reopen(ticket: Ticket, customer: User, reason: str = "", now: datetime | None = None) -> None:
@@ -292,6 +297,7 @@ def reopen(ticket: Ticket, customer: User, reason: str = "", now: datetime | Non
         db.session.add(Message(ticket_id=ticket.id, author_id=customer.id, body=reason, created_at=now))
     _set_status(ticket, customer, Status.OPEN, now, reason="reopened by the customer")
     db.session.commit()
+    notify.status_changed(ticket, customer, Status.OPEN.value)
 
 
 STAFF_STATUSES = (Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.SOLVED, Status.CLOSED)
@@ -301,8 +307,11 @@ def change_status(ticket: Ticket, agent: User, status: str, reason: str | None =
     status = _choice(Status, status, "status", "status")
     if status not in STAFF_STATUSES:
         raise DomainError("A ticket cannot go back to new.", "status")
+    if status is ticket.status:
+        return
     _set_status(ticket, agent, status, utcnow(), reason=(reason or "").strip() or None)
     db.session.commit()
+    notify.status_changed(ticket, agent, status.value)
 
 
 def change_priority(ticket: Ticket, agent: User, priority: str, reason: str) -> None:
@@ -360,17 +369,18 @@ def autoclose_due(ticket: Ticket, days: int) -> datetime | None:
     return ticket.waiting_since + timedelta(days=days)
 
 
-def autoclose(days: int, now: datetime | None = None) -> list[str]:
-    """Close tickets that waited on the customer for ``days`` without an answer.
+def autoclose(days: int, now: datetime | None = None, remind_days: int = 2) -> tuple[list[str], list[str]]:
+    """Close tickets that waited on the customer for ``days`` without an answer, and
+    remind those that close within ``remind_days``. Returns (closed, reminded) references.
 
-    Each ticket is flipped by a conditional UPDATE, so any number of runs, on
-    any number of machines, close it exactly once."""
+    Each ticket is changed by a conditional UPDATE, so any number of runs, on
+    any number of machines, close it and remind about it exactly once."""
     now = now or utcnow()
     cutoff = now - timedelta(days=days)
+    closed, reminded = [], []
     candidates = db.session.scalars(
         select(Ticket.id).where(Ticket.status == Status.WAITING_ON_CUSTOMER, Ticket.waiting_since <= cutoff)
     ).all()
-    closed = []
     for ticket_id in candidates:
         flipped = db.session.execute(
             update(Ticket)
@@ -384,7 +394,29 @@ def autoclose(days: int, now: datetime | None = None) -> list[str]:
                                        reason=f"no answer for {days} days", created_at=now))
             closed.append(flipped)
         db.session.commit()
-    return closed
+        if flipped:
+            notify.status_changed(db.session.get(Ticket, ticket_id), None, Status.CLOSED.value)
+
+    remind_cutoff = now - timedelta(days=max(days - remind_days, 0))
+    candidates = db.session.scalars(
+        select(Ticket.id).where(Ticket.status == Status.WAITING_ON_CUSTOMER, Ticket.waiting_since <= remind_cutoff,
+                                Ticket.autoclose_reminded_at.is_(None))
+    ).all()
+    for ticket_id in candidates:
+        marked = db.session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.status == Status.WAITING_ON_CUSTOMER,
+                   Ticket.autoclose_reminded_at.is_(None))
+            .values(autoclose_reminded_at=now)
+            .returning(Ticket.reference).execution_options(synchronize_session=False)
+        ).scalar()
+        db.session.commit()
+        if marked:
+            ticket = db.session.get(Ticket, ticket_id)
+            db.session.refresh(ticket)
+            notify.autoclose_reminder(ticket, autoclose_due(ticket, days))
+            reminded.append(marked)
+    return closed, reminded
 
 
 # --- suggestions and deflections ----------------------------------------------

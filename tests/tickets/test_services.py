@@ -148,8 +148,8 @@ def test_autoclose_closes_each_waiting_ticket_once(app):
     old.waiting_since = utcnow() - timedelta(days=11)
     db.session.commit()
     assert services.autoclose_due(recent, 10) == recent.waiting_since + timedelta(days=10)
-    assert services.autoclose(10) == [old.reference]
-    assert services.autoclose(10) == []
+    assert services.autoclose(10) == ([old.reference], [])
+    assert services.autoclose(10) == ([], [])
     db.session.refresh(old)
     db.session.refresh(recent)
     assert old.status is Status.CLOSED and recent.status is Status.WAITING_ON_CUSTOMER

@@ -1,0 +1,65 @@
+"""Who gets an email when a ticket changes, in the recipient's language."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from .. import mail
+from ..auth.models import User
+from .models import Message, Ticket
+
+
+def _link(ticket: Ticket) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.reference}"
+
+
+def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None = None, note: str | None = None):
+    if user is None or not user.active:
+        return
+    with force_locale(user.locale or ticket.lang or "en"):
+        context = dict(ticket=ticket, user=user, headline=headline(), body=body, note=note() if note else None,
+                       link=_link(ticket))
+        mail.send(user.email, f"[{ticket.reference}] {subject()}",
+                  render_template("mail/ticket.txt", **context), render_template("mail/ticket.html", **context))
+
+
+def filed(ticket: Ticket) -> None:
+    _send(ticket.requester, ticket, lambda: _("We received your ticket: %(s)s", s=ticket.subject),
+          lambda: _("Thank you. Your reference is %(ref)s; quote it whenever you contact us.", ref=ticket.reference),
+          note=lambda: _("Priority %(p)s. We answer within your plan's response time.", p=ticket.priority.value))
+
+
+def replied(ticket: Ticket, message: Message) -> None:
+    if message.internal:
+        return
+    if message.author_id == ticket.requester_id or message.author.role.is_customer:
+        if ticket.assignee_id and ticket.assignee_id != message.author_id:
+            _send(ticket.assignee, ticket, lambda: _("The customer answered: %(s)s", s=ticket.subject),
+                  lambda: _("%(name)s wrote:", name=message.author.name), body=message.body)
+    else:
+        _send(ticket.requester, ticket, lambda: _("New answer on your ticket: %(s)s", s=ticket.subject),
+              lambda: _("%(name)s from support wrote:", name=message.author.name), body=message.body)
+
+
+def status_changed(ticket: Ticket, actor: User | None, new_status: str) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    labels = {"open": _l("open"), "waiting_on_customer": _l("waiting for your answer"),
+              "solved": _l("solved: please confirm or reopen it"), "closed": _l("closed")}
+    if actor is None or actor.id != ticket.requester_id:
+        _send(ticket.requester, ticket, lambda: _("Your ticket is %(state)s", state=labels.get(new_status, new_status)),
+              lambda: _("The status of your ticket changed: %(state)s.", state=labels.get(new_status, new_status)))
+    if actor is not None and actor.role.is_customer and ticket.assignee_id and ticket.assignee_id != actor.id:
+        _send(ticket.assignee, ticket, lambda: _("The customer changed the ticket: %(state)s", state=new_status),
+              lambda: _("%(name)s changed the status to %(state)s.", name=actor.name, state=new_status))
+
+
+def autoclose_reminder(ticket: Ticket, closes_on) -> None:
+    from flask_babel import format_date
+
+    _send(ticket.requester, ticket, lambda: _("Your ticket will close soon: %(s)s", s=ticket.subject),
+          lambda: _("We are still waiting for your answer. Without one, the ticket closes on %(date)s.",
+                    date=format_date(closes_on, "long")),
+          note=lambda: _("Reply to keep it open."))

@@ -1,0 +1,131 @@
+"""Notifications, received on a real SMTP server on 127.0.0.1 (aiosmtpd)."""
+
+import email
+import socket
+import time
+from datetime import timedelta
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from portal.auth.models import Role, utcnow
+from portal.extensions import db
+from portal.tickets import services
+from portal.tickets.models import Ticket
+from tests.factories import gen_ticket, gen_user
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def wait_for(self, count, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+    def to(self, address):
+        return [m for m in self.messages if m["To"] == address]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    inbox, port = smtp
+    app = make_app(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
+                   MAIL_SENDER="Support <support@example.com>", BASE_URL="https://help.example.com")
+    with app.app_context():
+        yield app, inbox
+        db.session.remove()
+
+
+def test_filing_and_the_conversation_send_mail(mail_app):
+    app, inbox = mail_app
+    customer = gen_user(Role.CUSTOMER, email="ana@example.com", name="Ana")
+    agent = gen_user(Role.AGENT, email="sam@example.com", name="Sam")
+    ticket = gen_ticket(customer, subject="Export fails on Mondays")
+    ack = inbox.wait_for(1)[0]
+    assert ack["To"] == "ana@example.com" and ack["From"] == "Support <support@example.com>"
+    assert ack["Subject"] == f"[{ticket.reference}] We received your ticket: Export fails on Mondays"
+    text = ack.get_body(("plain",)).get_content()
+    html = ack.get_body(("html",)).get_content()
+    assert ticket.reference in text and f"https://help.example.com/tickets/{ticket.reference}" in text
+    assert "<strong>" in html and f"https://help.example.com/tickets/{ticket.reference}" in html
+
+    services.assign(ticket, agent, agent)
+    services.reply(ticket, agent, "Which browser do you use?")
+    services.reply(ticket, agent, "Internal: check bug 42", internal=True)
+    services.change_status(ticket, agent, "waiting_on_customer")
+    services.reply(ticket, customer, "Firefox 140.")
+    inbox.wait_for(4)
+    to_customer = [m["Subject"] for m in inbox.to("ana@example.com")]
+    assert f"[{ticket.reference}] New answer on your ticket: Export fails on Mondays" in to_customer
+    assert any("waiting for your answer" in s for s in to_customer)
+    assert not any("bug 42" in m.get_body(("plain",)).get_content() for m in inbox.messages)
+    to_agent = inbox.to("sam@example.com")
+    assert [m["Subject"] for m in to_agent] == [f"[{ticket.reference}] The customer answered: Export fails on Mondays"]
+    assert "Firefox 140." in to_agent[0].get_body(("plain",)).get_content()
+
+
+def test_mail_is_in_the_recipients_language(mail_app):
+    app, inbox = mail_app
+    customer = gen_user(Role.CUSTOMER, email="maria@example.com", locale="es")
+    gen_ticket(customer)
+    message = inbox.wait_for(1)[0]
+    assert "Hemos recibido su ticket" in message["Subject"]
+    assert "Hola," in message.get_body(("plain",)).get_content()
+
+
+def test_reminder_before_autoclose_then_the_close(mail_app):
+    app, inbox = mail_app
+    customer = gen_user(Role.CUSTOMER, email="ana@example.com")
+    ticket = gen_ticket(customer)
+    services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer")
+    inbox.wait_for(2)
+    inbox.messages.clear()
+    ticket.waiting_since = utcnow() - timedelta(days=9)
+    db.session.commit()
+    assert services.autoclose(10, remind_days=2) == ([], [ticket.reference])
+    assert services.autoclose(10, remind_days=2) == ([], [])  # once per wait
+    reminder = inbox.wait_for(1)[0]
+    assert "will close soon" in reminder["Subject"]
+    assert services.autoclose(10, now=utcnow() + timedelta(days=2)) == ([ticket.reference], [])
+    assert any("is closed" in m["Subject"] for m in inbox.wait_for(2))
+
+
+def test_a_mail_failure_never_loses_the_ticket(make_app, caplog):
+    app = make_app(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port(), MAIL_TIMEOUT=2)
+    with app.app_context():
+        ticket = gen_ticket(gen_user(Role.CUSTOMER))
+        assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1 and ticket.reference
+        assert "could not send mail" in caplog.text
+        db.session.remove()
+
+
+def test_development_mail_goes_to_the_instance_folder(app, tmp_path):
+    gen_ticket(gen_user(Role.CUSTOMER, email="ana@example.com"))
+    files = list((tmp_path / "instance" / "mail").glob("*.eml"))
+    assert len(files) == 1
+    message = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert message["To"] == "ana@example.com" and "We received your ticket" in message["Subject"]

@@ -402,7 +402,8 @@ def _correct(reader, words: list[str], live: bool) -> list[str] | None:
         if known:
             corrected.append(word)
             continue
-        suggestions = corrector.suggest(folded, limit=1, maxdist=2 if len(folded) > 6 else 1)
+        # One edit: a second multiplies the corrector's work several times over.
+        suggestions = corrector.suggest(folded, limit=1, maxdist=1)
         if suggestions:
             corrected.append(suggestions[0])
             changed = True

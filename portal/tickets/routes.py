@@ -105,8 +105,12 @@ def priority():
     return render_page_or_fragment("tickets/_priority.html", "tickets/_priority.html", computed=computed)
 
 
+SUGGESTION_WORDS = 16  # the subject and the start of the description are what matter
+
+
 def _suggest(subject: str | None, description: str | None):
-    text = " ".join(filter(None, [subject, (description or "")[:500]]))
+    words = " ".join(filter(None, [subject, (description or "")[:1000]])).split()
+    text = " ".join(words[:SUGGESTION_WORDS])
     if len(text.strip()) < 3:
         return None
     return kb_search.search(

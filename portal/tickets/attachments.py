@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,3 +104,44 @@ def store_files(ticket, user, message, files: list[Upload]) -> list[Attachment]:
 
 def path_of(attachment: Attachment) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
+
+
+# --- files kept while a form is corrected ------------------------------------
+# A browser cannot refill a file input, so when a form comes back with an
+# error the files that passed the checks wait here, under the draft's key,
+# and the form lists them; the next submission takes them along.
+
+def _stash_dir(user_id: int, draft_key: str) -> Path:
+    digest = hashlib.sha256(f"{user_id}:{draft_key}".encode()).hexdigest()[:32]
+    return Path(current_app.config["UPLOAD_DIR"]) / "drafts" / digest
+
+
+def stash(user_id: int, draft_key: str, uploads: list[Upload]) -> list[str]:
+    """Keep the acceptable files among ``uploads``; returns their names."""
+    folder = _stash_dir(user_id, draft_key)
+    shutil.rmtree(folder, ignore_errors=True)
+    kept = []
+    for upload in uploads:
+        try:
+            inspect(upload)
+        except DomainError:
+            continue
+        name = clean_filename(upload.filename)
+        if name in kept:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(upload.data)
+        kept.append(name)
+    return kept
+
+
+def stashed(user_id: int, draft_key: str, names: list[str] | None = None) -> list[Upload]:
+    folder = _stash_dir(user_id, draft_key)
+    if not folder.is_dir():
+        return []
+    return [Upload(p.name, p.read_bytes()) for p in sorted(folder.iterdir())
+            if p.is_file() and (names is None or p.name in names)]
+
+
+def drop_stash(user_id: int, draft_key: str) -> None:
+    shutil.rmtree(_stash_dir(user_id, draft_key), ignore_errors=True)

@@ -14,6 +14,7 @@ from ..kb import search as kb_search
 from ..kb import services as kb_services
 from ..web import render_page_or_fragment, wants_fragment
 from . import bp, services
+from . import attachments
 from .attachments import Upload, limits, path_of
 from .forms import DeflectForm, NewTicketForm, ReopenForm, ReplyForm
 from .models import Attachment, Category, FeatureState, Level, Priority, Status, Ticket
@@ -62,7 +63,7 @@ def new():
         form.draft_key.data = secrets.token_urlsafe(24)
         # A subject typed in the help center's search carries over.
         form.subject.data = (request.args.get("subject") or "")[:200]
-    errors = {}
+    errors, kept_names = {}, []
     if form.validate_on_submit():
         draft = services.TicketDraft(
             category=form.category.data, subject=form.subject.data or "", description=form.description.data or "",
@@ -71,12 +72,16 @@ def new():
             steps_to_reproduce=form.steps_to_reproduce.data, affected_account=form.affected_account.data,
             lang=str(get_locale() or "en"),
         )
+        kept = attachments.stashed(current_user.id, draft.submission_key, request.form.getlist("keep_file"))
+        files = kept + _uploads(form.files)
         try:
-            ticket = services.file_ticket(current_user, draft, _uploads(form.files))
+            ticket = services.file_ticket(current_user, draft, files)
         except DomainError as exc:
             db.session.rollback()
             errors = draft.errors or {exc.field or "form": exc.message}
+            kept_names = attachments.stash(current_user.id, draft.submission_key, files)
         else:
+            attachments.drop_stash(current_user.id, draft.submission_key)
             return redirect(url_for("tickets.filed", reference=ticket.reference))
     elif request.method == "POST":
         errors = {"form": _("The form expired. Your text is still here: send it again.")}
@@ -85,7 +90,7 @@ def new():
     suggestions = _suggest(form.subject.data, form.description.data) if request.method == "POST" else None
     max_files, max_bytes = limits()
     return render_template(
-        "tickets/new.html", form=form, errors=errors, computed=computed, suggestions=suggestions,
+        "tickets/new.html", form=form, errors=errors, computed=computed, suggestions=suggestions, kept_files=kept_names,
         max_files=max_files, max_mb=max_bytes // 2**20,
     ), 422 if errors else 200
 
@@ -240,8 +245,8 @@ def reply(reference):
 @login_required
 def confirm(reference):
     ticket = _ticket_or_404(reference)
-    if not current_user.role.is_customer or not ReopenForm().validate_on_submit():
-        abort(400)
+    if not current_user.role.is_customer:  # the global CSRF check has already run
+        abort(403)
     try:
         services.confirm_solution(ticket, current_user)
     except DomainError as exc:
@@ -271,9 +276,9 @@ def reopen(reference):
 @login_required
 def update(reference):
     """Agents: status, priority (with a reason), category, assignee, evaluation state."""
-    ticket = _ticket_or_404(reference)
-    if not services.can_work_tickets(current_user) or not ReopenForm().validate_on_submit():
-        abort(403 if not services.can_work_tickets(current_user) else 400)
+    ticket = _ticket_or_404(reference)  # the global CSRF check has already run
+    if not services.can_work_tickets(current_user):
+        abort(403)
     field, value = request.form.get("field"), request.form.get("value", "")
     reason = request.form.get("reason", "")
     try:

@@ -1,5 +1,6 @@
 import io
 import re
+from pathlib import Path
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -276,3 +277,18 @@ def test_autoclose_command(runner, app):
     result = runner.invoke(args=["tickets", "autoclose"])
     assert result.exit_code == 0 and f"Closed 1 ticket(s) after 10 days without an answer: {ticket.reference}" in result.output
     assert "Closed 0 ticket(s)" in runner.invoke(args=["tickets", "autoclose"]).output
+
+
+def test_accepted_files_wait_while_the_form_is_corrected(client, auth, app):
+    _customer(auth)
+    key, token = _new_form(client)
+    response = _file(client, draft_key=key, subject="Hi",
+                     files=[(io.BytesIO(png_bytes()), "screen.png"), (io.BytesIO(b"MZ" + b"\x00" * 50), "tool.exe")])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'name="keep_file" value="screen.png" checked' in page and 'value="tool.exe"' not in page
+    response = _file(client, draft_key=key, keep_file="screen.png")
+    assert response.status_code == 302
+    ticket = db.session.scalar(select(Ticket))
+    assert [a.filename for a in ticket.attachments] == ["screen.png"]
+    assert list((Path(app.config["UPLOAD_DIR"]) / "drafts").glob("*/*")) == []  # the stash is gone

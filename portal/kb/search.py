@@ -25,6 +25,7 @@ import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 from markupsafe import escape
@@ -398,7 +399,7 @@ def _correct(reader, words: list[str], live: bool) -> list[str] | None:
         known = len(folded) < 4 or reader.doc_frequency("spell", folded) > 0
         if not known and last:
             # The word being typed may be a prefix of a real word.
-            known = any(True for _ in _limited(reader.expand_prefix("spell", folded), 1))
+            known = next(iter(reader.expand_prefix("spell", folded)), None) is not None
         if known:
             corrected.append(word)
             continue
@@ -424,15 +425,8 @@ def _completions(reader, prefix: str) -> list[query.Query]:
     """Words the reader may be in the middle of typing, as low-weight extra terms."""
     if reader.doc_frequency("spell", prefix) > 0:
         return []  # already a whole word
-    words = list(_limited(reader.expand_prefix("spell", prefix), PREFIX_EXPANSIONS))
+    words = list(islice(reader.expand_prefix("spell", prefix), PREFIX_EXPANSIONS))
     return [query.Term("spell", w.decode() if isinstance(w, bytes) else w, boost=0.3) for w in words]
-
-
-def _limited(iterable, n):
-    for i, item in enumerate(iterable):
-        if i >= n:
-            return
-        yield item
 
 
 class Snippets:

@@ -3,7 +3,9 @@
 
 1. Suggestions: p50/p95 of the new-ticket form's suggestion fragment over a
    knowledge base of N synthetic articles (default 10,000), with 8 concurrent
-   signed-in customers typing.
+   signed-in customers typing subjects word by word: once waiting the form's
+   400 ms debounce between requests as a browser does, once never pausing
+   (the capacity of 2 cores).
 2. Filing: throughput of 16 concurrent customers filing tickets through the
    form over 4 gunicorn workers, on SQLite and (with --postgres URL, or under
    pg_virtualenv) on PostgreSQL; afterwards every accepted ticket must be in the
@@ -110,26 +112,36 @@ def percentiles(samples):
     return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
-def bench_suggestions(base: str, vocab, clients: int, per_client: int, rng: random.Random):
+DEBOUNCE = 0.4  # the form asks for suggestions 400 ms after the last keystroke in the subject
+
+
+def bench_suggestions(base: str, vocab, clients: int, per_client: int, rng: random.Random, pause: bool):
+    """Each client types subjects word by word and the form asks after every
+    word. With ``pause`` a client waits the form's debounce between requests,
+    as a typing customer's browser does; without, it asks again at once (a
+    capacity test: 8 clients on 2 cores that never pause)."""
     sessions = []
     for i in range(clients):
         client = Client(base)
         client.login(f"customer{i}@bench.example.com")
         _, page = client.get("/tickets/new")
         sessions.append((client, DRAFT.search(page).group(1)))
-    queries = [q for _lang, q in search_bench.make_queries(vocab, clients * per_client, rng)]
+    typed = []
+    for _lang, q in search_bench.make_queries(vocab, clients * per_client, rng):
+        words = q.strip('"').split()
+        typed.extend(" ".join(words[:n]) for n in range(1, len(words) + 1))
+    typed = typed[:clients * per_client]
     timings, errors = [], []
 
     def work(index):
         client, draft = sessions[index]
-        for q in queries[index::clients]:
-            words = q.strip('"').split()
-            # What a customer has typed so far: a subject, growing word by word.
-            subject = urllib.parse.quote(" ".join(words))
+        for subject in typed[index::clients]:
+            if pause:
+                time.sleep(DEBOUNCE * random.uniform(1.0, 1.5))
             start = time.perf_counter()
             try:
-                status, body = client.get(f"/tickets/suggest?subject={subject}&description=&draft_key={draft}",
-                                          headers={"HX-Request": "true"})
+                status, body = client.get(f"/tickets/suggest?subject={urllib.parse.quote(subject)}&description="
+                                          f"&draft_key={draft}", headers={"HX-Request": "true"})
                 assert status == 200 and "<html" not in body
             except Exception as exc:
                 errors.append(repr(exc))
@@ -234,15 +246,18 @@ def main() -> None:
         server = serve(env, port, workers=4, threads=2)
         try:
             base = f"http://127.0.0.1:{port}"
-            bench_suggestions(base, vocab, args.clients, 5, rng)  # warm-up: every worker opens the index
-            timings, errors, elapsed = bench_suggestions(base, vocab, args.clients, args.suggestions, rng)
+            bench_suggestions(base, vocab, args.clients, 5, rng, pause=False)  # warm-up: every worker opens the index
+            runs = [(pause, bench_suggestions(base, vocab, args.clients, args.suggestions, rng, pause))
+                    for pause in (True, False)]
         finally:
             server.terminate()
             server.wait(10)
-        p50, p95 = percentiles(timings)
-        print(f"\nsuggestion fragment, {args.clients} concurrent clients, {len(timings)} requests, "
-              f"{len(errors)} errors, {len(timings) / elapsed:.0f} req/s:")
-        print(f"  p50 {p50:.1f} ms   p95 {p95:.1f} ms   (target p95 <= 50 ms): {'OK' if p95 <= 50 else 'OVER'}")
+        for pause, (timings, errors, elapsed) in runs:
+            p50, p95 = percentiles(timings)
+            label = "typing (the form's 400 ms debounce between requests)" if pause else "no pauses (capacity)"
+            print(f"\nsuggestion fragment, {args.clients} concurrent clients {label}: {len(timings)} requests, "
+                  f"{len(errors)} errors, {len(timings) / elapsed:.0f} req/s")
+            print(f"  p50 {p50:.1f} ms   p95 {p95:.1f} ms   (target p95 <= 50 ms): {'OK' if p95 <= 50 else 'OVER'}")
 
         # 2. filing
         runs = [("SQLite", f"sqlite:///{tmp / 'filing.db'}")]

@@ -118,10 +118,8 @@ def _suggest(subject: str | None, description: str | None):
     text = " ".join(words[:SUGGESTION_WORDS])
     if len(text.strip()) < 3:
         return None
-    return kb_search.search(
-        Path(current_app.config["INDEX_DIR"]), text, lang=str(get_locale() or "en"),
-        pagelen=current_app.config["TICKET_SUGGESTIONS"], live=True,
-    )
+    return kb_search.suggest(Path(current_app.config["INDEX_DIR"]), text, lang=str(get_locale() or "en"),
+                             limit=current_app.config["TICKET_SUGGESTIONS"])
 
 
 @bp.get("/suggest")
@@ -131,8 +129,8 @@ def suggest():
     _customer_required()
     draft_key = request.args.get("draft_key", "")
     results = _suggest(request.args.get("subject"), request.args.get("description"))
-    if results and results.hits and draft_key:
-        services.record_suggestions(current_user, draft_key, [h.slug for h in results.hits], "shown")
+    if results and draft_key:
+        services.record_suggestions(current_user, draft_key, [h.slug for h in results], "shown")
     return render_page_or_fragment("tickets/_suggestions.html", "tickets/_suggestions.html",
                                    suggestions=results, draft_key=draft_key)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Role, User, utcnow
@@ -425,22 +426,20 @@ SUGGESTION_ACTIONS = ("shown", "opened", "rejected", "solved")
 
 
 def record_suggestions(user: User, draft_key: str, slugs: list[str], action: str = "shown") -> None:
-    """Remember what the form showed or the customer did; repeats are ignored."""
+    """Remember what the form showed or the customer did; repeats are ignored.
+
+    One INSERT … ON CONFLICT DO NOTHING: the form asks for suggestions at
+    every pause in typing, so this is on the hot path and races with itself."""
     if action not in SUGGESTION_ACTIONS or not draft_key or len(draft_key) > 64:
         raise DomainError("Unknown suggestion action.")
     if not slugs:
         return
-    known = set(db.session.scalars(select(Suggestion.slug).where(
-        Suggestion.draft_key == draft_key, Suggestion.action == action, Suggestion.slug.in_(slugs))))
-    for rank, slug in enumerate(slugs, start=1):
-        if slug in known:
-            continue
-        try:
-            with db.session.begin_nested():
-                db.session.add(Suggestion(draft_key=draft_key, user_id=user.id, organization_id=user.organization_id,
-                                          slug=slug, action=action, rank=rank))
-        except IntegrityError:
-            pass  # the same event from a concurrent request
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    now = utcnow()
+    rows = [dict(draft_key=draft_key, user_id=user.id, organization_id=user.organization_id, slug=slug,
+                 action=action, rank=rank, created_at=now) for rank, slug in enumerate(slugs, start=1)]
+    db.session.execute(insert(Suggestion).values(rows).on_conflict_do_nothing(
+        index_elements=["draft_key", "slug", "action"]))
     db.session.commit()
 
 

@@ -164,3 +164,36 @@ def test_searches_keep_answering_while_other_processes_rebuild(small_kb, tmp_pat
     assert [w.returncode for w in writers] == [0, 0]
     assert answered > 0
     assert idx.index_state(small_kb, index_dir).status == "ok"
+
+
+def test_suggestions_rank_the_readers_language_first_and_skip_drafts(small_kb, tmp_path):
+    index_dir = tmp_path / "index"
+    write_article(small_kb, "faq", "buscar-en-la-pagina", "Buscar artículos en la página de ayuda.",
+                  title="Buscar en la página", lang="es")
+    write_article(small_kb, "faq", "search-the-page", "Search articles: buscar works too.", title="Search the page")
+    write_article(small_kb, "faq", "draft-search", "Buscar artículos, a draft.", title="Draft", draft="true")
+    idx.reindex(small_kb, index_dir, full=True)
+    spanish = [s.slug for s in idx.suggest(index_dir, "buscar artículos", lang="es")]
+    assert spanish[0] in ("buscar-en-la-pagina", "buscar-articulos") and "draft-search" not in spanish
+    assert "search-the-page" in spanish
+    # A word being typed counts by its completions.
+    assert "password-reset" in [s.slug for s in idx.suggest(index_dir, "cannot reset my passw")]
+    assert idx.suggest(index_dir, "   ") == []
+
+
+def test_cached_suggestions_follow_a_new_build(small_kb, tmp_path):
+    index_dir = tmp_path / "index"
+    idx.reindex(small_kb, index_dir, full=True)
+    assert idx.suggest(index_dir, "zeppelin crashed") == []
+    assert idx.suggest(index_dir, "zeppelin crashed") == []  # from the cache
+    write_article(small_kb, "faq", "zeppelin", "When the zeppelin crashed.", title="Zeppelin crashes")
+    idx.reindex(small_kb, index_dir)
+    assert [s.slug for s in idx.suggest(index_dir, "zeppelin crashed")] == ["zeppelin"]
+
+
+def test_suggestions_from_a_broken_index_are_empty_not_an_error(small_kb, tmp_path):
+    index_dir = tmp_path / "index"
+    assert idx.suggest(index_dir, "password") == []  # never built
+    idx.reindex(small_kb, index_dir)
+    (index_dir / "CURRENT").write_text("build-that-does-not-exist\n")
+    assert idx.suggest(index_dir, "password") == []

@@ -54,12 +54,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import i18n
 
-    babel.init_app(app, locale_selector=i18n.select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     i18n.init_app(app)
 
     from . import web
 
     web.init_app(app)
+
+    from . import plans
+
+    plans.init_app(app)
 
     from .auth import bp as auth_bp
     from .auth.cli import register as register_auth_cli
@@ -68,12 +72,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .main import bp as main_bp
     from .tickets import bp as tickets_bp
     from .tickets.cli import tickets_cli
+    from .plans.cli import plans_cli, sla_cli
     from .demo import seed_demo_command
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(kb_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(plans.bp)
+    app.cli.add_command(plans_cli)
+    app.cli.add_command(sla_cli)
     app.cli.add_command(tickets_cli)
     app.cli.add_command(kb_cli)
     app.cli.add_command(seed_demo_command)

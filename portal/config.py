@@ -36,6 +36,7 @@ DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     # Tickets
+    "PLANS_FILE": None,  # a TOML file of support plans; default: the shipped portal/plans/default.toml
     "TICKET_MAX_FILES": 5,  # per ticket or reply
     "TICKET_MAX_FILE_MB": 10,
     "TICKET_AUTOCLOSE_DAYS": 10,  # waiting on the customer this long without an answer: closed

@@ -14,6 +14,7 @@ ORGANIZATIONS = [
     # name, plan, started days ago, time zone
     ("Acme Logistics", "standard", 10, "Europe/London"),
     ("Nubes y Datos S.L.", "premium", 40, "Europe/Madrid"),
+    ("Flujo Retail", "prepaid", 120, "Europe/Madrid"),
 ]
 
 ACCOUNTS = [
@@ -21,6 +22,7 @@ ACCOUNTS = [
     ("customer@acme.example.com", Role.CUSTOMER, "Acme Logistics", "Ana Customer", None),
     ("admin@acme.example.com", Role.CUSTOMER_ADMIN, "Acme Logistics", "Carlos Customer-Admin", None),
     ("cliente@nubes.example.com", Role.CUSTOMER, "Nubes y Datos S.L.", "María Cliente", "es"),
+    ("admin@flujo.example.com", Role.CUSTOMER_ADMIN, "Flujo Retail", "Fran Flujo", None),
     ("agent@portal.example.com", Role.AGENT, None, "Sam Agent", None),
     ("writer@portal.example.com", Role.WRITER, None, "Wren Writer", None),
     ("admin@portal.example.com", Role.ADMIN, None, "Ada Admin", None),
@@ -38,7 +40,58 @@ def seed_demo() -> bool:
         user = services.create_user(email, DEMO_PASSWORD, role, name=name, organization=org)
         if lang:
             services.set_locale(user, lang, ["en", "es"])
+    _demo_tickets()
     return True
+
+
+# requester, hours ago, category, impact, urgency, subject, description
+TICKETS = [
+    ("customer@acme.example.com", 30, "technical_issue", "high", "medium",
+     "Export to PDF fails with error 500",
+     "Since this morning every PDF export of the monthly report ends with *Internal Server Error*."),
+    ("customer@acme.example.com", 3, "feature_request", "low", "low",
+     "A dark theme for the dashboard", "Our night shift would like a dark theme on the dashboard."),
+    ("cliente@nubes.example.com", 1, "technical_issue", "high", "high",
+     "No podemos iniciar sesión", "Desde hace una hora nadie de la empresa puede iniciar sesión."),
+    ("admin@flujo.example.com", 200, "question", "medium", "low",
+     "Dashboard totals differ from the CSV export", "The totals on the sales dashboard do not match the CSV."),
+    ("admin@flujo.example.com", 100, "technical_issue", "medium", "medium",
+     "Report scheduler skips Mondays", "The weekly report scheduled for Monday 08:00 never arrives."),
+]
+
+
+def _demo_tickets() -> None:
+    """A few tickets at different ages, so the SLA clocks, quota and hours ledger show something."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from .auth.models import User, utcnow
+    from .extensions import db
+    from .plans import hours
+    from .tickets import services as tickets
+
+    now = utcnow()
+    users = {u.email: u for u in db.session.scalars(select(User))}
+    agent = users["agent@portal.example.com"]
+    filed = []
+    for email, hours_ago, category, impact, urgency, subject, description in TICKETS:
+        draft = tickets.TicketDraft(
+            category=category, subject=subject, description=description, impact=impact, urgency=urgency,
+            submission_key=secrets.token_hex(8), lang=users[email].locale or "en",
+            steps_to_reproduce="1. Open the page.\n2. Press the button." if category == "technical_issue" else None,
+            affected_account=email if category == "technical_issue" else None,
+        )
+        filed.append(tickets.file_ticket(users[email], draft, now=now - timedelta(hours=hours_ago)))
+    totals, scheduler = filed[3], filed[4]
+    tickets.reply(totals, agent, "The dashboard rounds per day and the export per line; we are checking with "
+                  "the development team.", now=now - timedelta(hours=190))
+    hours.set_billing_flags(totals, agent, escalated=True)
+    hours.log_time(totals, agent, 40, note="Compared both totals with the customer")
+    tickets.reply(scheduler, agent, "Found it: a bug in the scheduler's calendar. A fix ships on Thursday.",
+                  now=now - timedelta(hours=90))
+    hours.set_billing_flags(scheduler, agent, bug=True)
+    hours.log_time(scheduler, agent, 75, note="Reproduced and reported the bug")
 
 
 @click.command("seed-demo", help="Load the demo organizations and accounts (once).")

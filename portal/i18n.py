@@ -18,6 +18,13 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def select_timezone() -> str | None:
+    """Customers read times in their organization's time zone; staff and visitors in the default (UTC)."""
+    if current_user and current_user.is_authenticated and current_user.organization is not None:
+        return current_user.organization.timezone
+    return None
+
+
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 TYPE_NAMES = {
@@ -52,3 +59,9 @@ def init_app(app) -> None:
         category_name=category_name, type_name=type_name, LANGUAGE_NAMES=LANGUAGE_NAMES, get_locale=get_locale,
         format_date=format_date, format_datetime=format_datetime,
     )
+
+    @app.context_processor
+    def timezone_name():
+        from flask_babel import get_timezone
+
+        return {"current_timezone": str(get_timezone())}

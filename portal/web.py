@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -69,6 +70,10 @@ def _error_page(code: int, title: str, message: str):
 
 def init_app(app) -> None:
     app.jinja_env.filters["markdown"] = user_markdown
+    from .plans.calendar import format_duration
+
+    app.jinja_env.filters["business_duration"] = format_duration
+    app.jinja_env.filters["minutes_duration"] = lambda minutes: format_duration(timedelta(minutes=minutes or 0))
 
     @app.after_request
     def security_headers(response):

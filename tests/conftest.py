@@ -180,3 +180,28 @@ def small_kb_dir(tmp_path) -> Path:
     kb = tmp_path / "small-kb"
     write_article(kb, "guides", "hello", "Hello world.")
     return kb
+
+
+def run_in_threads(app, count: int, work) -> tuple[list, list[str]]:
+    """Run ``work(i)`` for i in range(count) at once, each thread in its own app
+    context and session; returns (results, failures) for the test to assert on."""
+    import threading
+
+    results, failures = [], []
+
+    def run(i):
+        with app.app_context():
+            try:
+                results.append(work(i))
+            except Exception as exc:  # collected: the test asserts on them
+                failures.append(repr(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    db.session.rollback()  # the test's own session sees what the threads committed
+    return results, failures

@@ -37,9 +37,10 @@ def gen_ticket(user: User | None = None, **fields):
 
     user = user or gen_user(Role.CUSTOMER)
     files = fields.pop("files", [])
+    now = fields.pop("now", None)
     draft = tickets.TicketDraft(**{
         "category": "question", "subject": "How do I export a report?",
         "description": "I cannot find the export button on the reports page.",
         "impact": "medium", "urgency": "medium", "submission_key": secrets.token_hex(8), **fields,
     })
-    return tickets.file_ticket(user, draft, files)
+    return tickets.file_ticket(user, draft, files, now=now)

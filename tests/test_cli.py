@@ -41,7 +41,16 @@ def test_seed_demo_loads_once_and_prints_the_accounts(runner, app):
     assert "already loaded" in second.output and "agent@portal.example.com" in second.output
     roles = set(db.session.scalars(select(User.role)))
     assert roles == set(Role)
-    assert db.session.scalar(select(func.count()).select_from(User)) == 6
+    assert db.session.scalar(select(func.count()).select_from(User)) == 7
+    # Demo tickets at different ages, with SLA clocks and an hours ledger to look at.
+    from portal.auth.services import organization_by_name
+    from portal.plans import hours
+    from portal.tickets.models import Ticket
+
+    tickets = db.session.scalars(select(Ticket)).all()
+    assert len(tickets) == 5 and all(t.first_response_due for t in tickets)
+    balance = hours.balance(organization_by_name("Flujo Retail"))
+    assert (balance.used_minutes, balance.bought_minutes) == (60, 20 * 60)
 
 
 def test_demo_accounts_can_sign_in(client, runner, auth):

@@ -92,6 +92,22 @@ class Ticket(db.Model):
     solved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
+    # The SLA (portal.plans.sla): the plan in force when filed, and its clocks.
+    # Due times are recomputed from created_at + target + paused business time.
+    plan: Mapped[str | None] = mapped_column(String(80))
+    first_response_due: Mapped[datetime | None] = mapped_column(index=True)
+    first_response_at: Mapped[datetime | None]
+    resolution_due: Mapped[datetime | None]
+    sla_paused_since: Mapped[datetime | None]
+    sla_paused_seconds: Mapped[int] = mapped_column(default=0)  # business time spent paused
+    response_at_risk_at: Mapped[datetime | None]
+    response_breached_at: Mapped[datetime | None]
+    resolution_at_risk_at: Mapped[datetime | None]
+    resolution_breached_at: Mapped[datetime | None]
+    # Billing (portal.plans.hours): development stepped in; the cause was our bug.
+    escalated_to_development: Mapped[bool] = mapped_column(default=False)
+    caused_by_bug: Mapped[bool] = mapped_column(default=False)
+
     organization: Mapped[Organization] = relationship()
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])

@@ -63,3 +63,26 @@ def autoclose_reminder(ticket: Ticket, closes_on) -> None:
           lambda: _("We are still waiting for your answer. Without one, the ticket closes on %(date)s.",
                     date=format_date(closes_on, "long")),
           note=lambda: _("Reply to keep it open."))
+
+
+def sla_alert(ticket: Ticket, agent: User, clock, state: str) -> None:
+    """To the assigned agent, or every agent: a clock is at risk or breached."""
+    from flask_babel import format_datetime
+
+    from ..plans.calendar import format_duration
+
+    from flask_babel import lazy_gettext as _l
+
+    which = {"first_response": _l("first response"), "resolution": _l("resolution")}
+    if state == "breached":
+        subject = lambda: _("SLA breached (%(clock)s): %(s)s", clock=which[clock.kind], s=ticket.subject)  # noqa: E731
+        headline = lambda: _("The %(clock)s target of this %(p)s ticket was due %(due)s.",  # noqa: E731
+                             clock=which[clock.kind], p=ticket.priority.value, due=format_datetime(clock.due, "short"))
+    else:
+        subject = lambda: _("SLA at risk (%(clock)s): %(s)s", clock=which[clock.kind], s=ticket.subject)  # noqa: E731
+        headline = lambda: _("%(left)s of business time left for the %(clock)s of this %(p)s ticket "  # noqa: E731
+                             "(due %(due)s).", left=format_duration(clock.left), clock=which[clock.kind],
+                             p=ticket.priority.value, due=format_datetime(clock.due, "short"))
+    _send(agent, ticket, subject, headline,
+          note=lambda: _("Organization: %(org)s. Assigned to: %(who)s.", org=ticket.organization.name,
+                         who=ticket.assignee.name if ticket.assignee else _("nobody")))

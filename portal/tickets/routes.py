@@ -1,8 +1,9 @@
 import secrets
+from datetime import date
 from pathlib import Path
 
 from flask import (abort, current_app, flash, redirect, render_template, request, send_file, url_for)
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,6 +13,9 @@ from ..errors import DomainError
 from ..extensions import csrf, db
 from ..kb import search as kb_search
 from ..kb import services as kb_services
+from ..plans import hours, sla
+from ..plans import services as plan_services
+from ..plans.models import TimeEntry
 from ..web import render_page_or_fragment, wants_fragment
 from . import bp, services
 from . import attachments
@@ -48,7 +52,8 @@ def index():
     elif status == "closed":
         query = query.where(Ticket.status == Status.CLOSED)
     tickets = db.session.scalars(query.order_by(Ticket.updated_at.desc(), Ticket.id.desc()).limit(200)).all()
-    return render_template("tickets/index.html", tickets=tickets, status=status)
+    quota = plan_services.quota(current_user.organization) if current_user.organization else None
+    return render_template("tickets/index.html", tickets=tickets, status=status, quota=quota)
 
 
 # The form checks its own CSRF token (csrf.exempt only skips the global check),
@@ -78,7 +83,16 @@ def new():
             ticket = services.file_ticket(current_user, draft, files)
         except DomainError as exc:
             db.session.rollback()
-            errors = draft.errors or {exc.field or "form": exc.message}
+            if isinstance(exc, plan_services.QuotaExceeded):
+                errors = {"form": _("Your organization has used all %(limit)d tickets of this month's quota, so this "
+                                    "ticket was not filed. Your text is kept below: file it from %(date)s, when the "
+                                    "count starts again, or ask your account manager for a plan without a limit.",
+                                    limit=exc.quota.limit, date=format_date(exc.quota.resets_at, "long"))}
+            elif isinstance(exc, plan_services.PlanExpired):
+                errors = {"form": _("Your organization's support plan has ended, so this ticket was not filed. Your "
+                                    "text is kept below. Ask your account manager to renew the plan.")}
+            else:
+                errors = draft.errors or {exc.field or "form": exc.message}
             kept_names = attachments.stash(current_user.id, draft.submission_key, files)
         else:
             attachments.drop_stash(current_user.id, draft.submission_key)
@@ -91,7 +105,7 @@ def new():
     max_files, max_bytes = limits()
     return render_template(
         "tickets/new.html", form=form, errors=errors, computed=computed, suggestions=suggestions, kept_files=kept_names,
-        max_files=max_files, max_mb=max_bytes // 2**20,
+        max_files=max_files, max_mb=max_bytes // 2**20, quota=plan_services.quota(current_user.organization),
     ), 422 if errors else 200
 
 
@@ -204,8 +218,17 @@ def detail(reference):
     return _render_detail(ticket)
 
 
-def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, status=200):
+def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, status=200, time_form=None,
+                   time_errors=None):
     staff = services.can_work_tickets(current_user)
+    staff_context = {}
+    if staff:
+        staff_context = dict(
+            hours=hours.balance(ticket.organization), preview=hours.preview(ticket),
+            entries=db.session.scalars(select(TimeEntry).where(TimeEntry.ticket_id == ticket.id)
+                                       .order_by(TimeEntry.worked_on, TimeEntry.id)).all(),
+            time_form=time_form or {}, time_errors=time_errors or {},
+        )
     agents = db.session.scalars(select(User).where(User.role.in_([Role.AGENT, Role.ADMIN])).order_by(User.name)).all() \
         if staff else []
     return render_template(
@@ -216,6 +239,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
         tried=services.tried_before_filing(ticket) if staff else None,
         Status=Status, Priority=Priority, Category=Category, FeatureState=FeatureState, Level=Level,
         max_files=limits()[0], max_mb=limits()[1] // 2**20,
+        plan=plan_services.get_plan(ticket.plan), clock=sla.clock(ticket), **staff_context,
     ), status
 
 
@@ -299,6 +323,60 @@ def update(reference):
     else:
         flash(_("Ticket updated."), "success")
     return redirect(url_for("tickets.detail", reference=ticket.reference))
+
+
+def _staff_ticket_or_404(reference):
+    ticket = _ticket_or_404(reference)  # the global CSRF check has already run for POSTs
+    if not services.can_work_tickets(current_user):
+        abort(403)
+    return ticket
+
+
+@bp.post("/<reference>/time")
+@login_required
+def log_time(reference):
+    """Agents: log time spent; the plan's rules decide what is billed."""
+    ticket = _staff_ticket_or_404(reference)
+    typed = {k: request.form.get(k, "") for k in ("minutes", "worked_on", "note")}
+    try:
+        worked_on = date.fromisoformat(typed["worked_on"]) if typed["worked_on"] else None
+    except ValueError:
+        return _render_detail(ticket, time_form=typed, time_errors={"worked_on": _("Enter a date like 2026-11-22.")},
+                              status=422)
+    try:
+        hours.log_time(ticket, current_user, typed["minutes"], worked_on, typed["note"])
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_detail(ticket, time_form=typed, time_errors={exc.field or "minutes": exc.message}, status=422)
+    flash(_("Time logged."), "success")
+    return redirect(url_for("tickets.detail", reference=ticket.reference, _anchor="time-panel"))
+
+
+@bp.get("/<reference>/time/preview")
+@login_required
+def time_preview(reference):
+    """What the ticket would bill with the minutes being typed (an htmx fragment)."""
+    ticket = _staff_ticket_or_404(reference)
+    minutes = request.args.get("minutes", "")
+    extra = int(minutes) if minutes.isdigit() and int(minutes) <= hours.MAX_ENTRY_MINUTES else 0
+    return render_page_or_fragment("tickets/_time_preview.html", "tickets/_time_preview.html",
+                                   preview=hours.preview(ticket, extra))
+
+
+@bp.post("/<reference>/billing")
+@login_required
+def billing(reference):
+    """Agents: escalated to development, caused by our bug."""
+    ticket = _staff_ticket_or_404(reference)
+    try:
+        hours.set_billing_flags(ticket, current_user, escalated=request.form.get("escalated") == "y",
+                                bug=request.form.get("bug") == "y")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Billing updated."), "success")
+    return redirect(url_for("tickets.detail", reference=ticket.reference, _anchor="time-panel"))
 
 
 @bp.get("/<reference>/files/<int:attachment_id>")

@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..plans import services as plan_services
+from ..plans import sla
 from . import notify
 from .models import (Category, FeatureState, Level, Message, Priority, Status, Suggestion, Ticket,
                      TicketCounter, TicketEvent)
@@ -174,6 +176,9 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
     from .attachments import store_files
 
     now = now or utcnow()
+    organization = user.organization
+    plan_services.check_can_file(organization, now)
+    plan_services.consume_quota(organization, now)
     impact, urgency = Level(draft.impact), Level(draft.urgency)
     computed = compute_priority(impact, urgency)
     chosen = Priority(draft.priority_override) if draft.priority_override else computed
@@ -199,6 +204,8 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         created_at=now,
         updated_at=now,
     )
+    ticket.organization = organization
+    sla.start(ticket, organization)
     db.session.add(ticket)
     db.session.flush()
     _event(ticket, user, "created", new=ticket.priority.value, now=now)
@@ -233,6 +240,7 @@ def _set_status(ticket: Ticket, actor: User | None, status: Status, now: datetim
     if ticket.status is status:
         return
     _event(ticket, actor, "status", old=ticket.status.value, new=status.value, reason=reason, now=now)
+    sla.status_changed(ticket, ticket.status, status, now)
     ticket.status = status
     ticket.updated_at = now
     ticket.waiting_since = now if status is Status.WAITING_ON_CUSTOMER else None
@@ -270,6 +278,8 @@ def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files
     db.session.flush()
     store_files(ticket, author, message, files)
     if not internal:
+        if staff:
+            sla.agent_replied(ticket, now)
         if staff and ticket.status is Status.NEW:
             _set_status(ticket, author, Status.OPEN, now)
         elif not staff and ticket.status in (Status.WAITING_ON_CUSTOMER, Status.SOLVED):
@@ -324,6 +334,7 @@ def change_priority(ticket: Ticket, agent: User, priority: str, reason: str) -> 
         return
     _event(ticket, agent, "priority", old=ticket.priority.value, new=priority.value, reason=reason)
     ticket.priority, ticket.updated_at = priority, utcnow()
+    sla.recompute(ticket)
     db.session.commit()
 
 
@@ -333,6 +344,7 @@ def change_category(ticket: Ticket, agent: User, category: str) -> None:
         return
     _event(ticket, agent, "category", old=ticket.category.value, new=category.value)
     ticket.category, ticket.updated_at = category, utcnow()
+    sla.recompute(ticket)
     if category is Category.FEATURE_REQUEST and ticket.feature_state is None:
         ticket.feature_state = FeatureState.UNDER_REVIEW
     db.session.commit()

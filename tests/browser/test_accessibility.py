@@ -45,20 +45,30 @@ def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_ser
         customer = user_by_email("customer@acme.example.com")
         reference = gen_ticket(customer, category="technical_issue", steps_to_reproduce="1. open 2. click",
                                affected_account="ana").reference
+        flujo = user_by_email("admin@flujo.example.com").organization_id
     context = browser.new_context(bypass_csp=True, color_scheme=scheme)
     page = context.new_page()
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill("customer@acme.example.com")
-    page.get_by_label("Password").fill("portal-demo")
-    page.get_by_role("button", name="Sign in").click()
     problems = {}
-    for path in ["/tickets/new", "/tickets/", f"/tickets/{reference}", f"/tickets/{reference}/filed"]:
-        page.goto(f"{live_server}{path}")
-        page.add_script_tag(path=str(AXE))
-        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-        serious = [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-                   for v in result["violations"] if v["impact"] in ("serious", "critical")]
-        if serious:
-            problems[path] = serious
+    visits = [
+        ("customer@acme.example.com",
+         ["/tickets/new", "/tickets/", f"/tickets/{reference}", f"/tickets/{reference}/filed", "/org"]),
+        ("admin@flujo.example.com", ["/org"]),  # with the support-hours ledger
+        ("agent@portal.example.com", [f"/tickets/{reference}", f"/org/{flujo}"]),  # SLA clock, time and billing
+    ]
+    for email, paths in visits:
+        context.clear_cookies()
+        page.goto(f"{live_server}/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill("portal-demo")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        for path in paths:
+            page.goto(f"{live_server}{path}")
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+            serious = [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+                       for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            if serious:
+                problems[f"{email} {path}"] = serious
     context.close()
     assert not problems, json.dumps(problems, indent=1)

@@ -3,11 +3,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.auth.models import Role, utcnow
+from portal.auth.models import Role, User, utcnow
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.tickets import services
 from portal.tickets.models import Priority, Status, Ticket, TicketEvent
+from tests.conftest import run_in_threads
 from tests.factories import gen_ticket, gen_user
 
 MATRIX = [
@@ -185,28 +186,9 @@ def test_suggestions_follow_the_draft_into_the_ticket(app):
 
 def test_concurrent_filings_get_distinct_references(app):
     """16 customers filing at once: every ticket is stored once, with its own reference."""
-    import threading
-
-    users = [gen_user(Role.CUSTOMER) for _ in range(4)]
-    user_ids = [u.id for u in users]
-    references, failures = [], []
-
-    def file(i):
-        with app.app_context():
-            try:
-                user = db.session.get(type(users[0]), user_ids[i % 4])
-                references.append(gen_ticket(user, submission_key=f"concurrent-{i}").reference)
-            except Exception as exc:  # collected, asserted below
-                failures.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=file, args=(i,)) for i in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    user_ids = [gen_user(Role.CUSTOMER).id for _ in range(4)]
+    references, failures = run_in_threads(
+        app, 16, lambda i: gen_ticket(db.session.get(User, user_ids[i % 4]), submission_key=f"concurrent-{i}").reference)
     assert failures == []
     assert len(references) == 16 and len(set(references)) == 16
-    db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 16

@@ -1,0 +1,236 @@
+"""The support-hours ledger: time agents log, what the plan bills for it, and
+the organization's balance per contract period.
+
+Billing rules come from the plan (seed 003): each ticket is a query billed at
+least ``minimum_minutes`` per period, at least ``minimum_minutes_with_development``
+once it was escalated to development, and nothing when it was caused by our
+own bug (``deduct_bug_time = false``). Seed 002: nothing is owed past the
+hours bought, so the balance warns when it runs out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from ..auth.models import Organization, User, utcnow
+from ..errors import DomainError
+from ..extensions import db
+from .catalog import SupportHoursSpec
+from .models import HoursPurchase, TimeEntry
+from .services import _add_months, plan_for
+
+MAX_ENTRY_MINUTES = 16 * 60
+LOW_SHARE = 0.1  # warn when a tenth of the hours is left
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # exclusive
+
+    def __contains__(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+def period_for(organization: Organization, spec: SupportHoursSpec, day: date) -> Period:
+    """The contract period holding ``day``: consecutive blocks of ``period_months`` from the start date."""
+    start, n = organization.started_on, 0
+    if day < start:
+        return Period(start, _add_months(start, spec.period_months))
+    months_between = (day.year - start.year) * 12 + day.month - start.month
+    n = max(0, months_between // spec.period_months - 1)
+    while True:
+        begin = _add_months(start, n * spec.period_months)
+        end = _add_months(start, (n + 1) * spec.period_months)
+        if begin <= day < end:
+            return Period(begin, end)
+        n += 1
+
+
+def billed_minutes(spec: SupportHoursSpec, logged: int, development: bool, bug: bool) -> int:
+    """What one ticket's logged minutes in a period cost the customer."""
+    if logged <= 0 or (bug and not spec.deduct_bug_time):
+        return 0
+    minimum = spec.minimum_minutes
+    if development:
+        minimum = max(minimum, spec.minimum_minutes_with_development)
+    return max(logged, minimum)
+
+
+@dataclass
+class LedgerLine:
+    """One ticket's time in a period."""
+
+    ticket: object
+    entries: list[TimeEntry] = field(default_factory=list)
+    billed: int = 0
+
+    @property
+    def logged(self) -> int:
+        return sum(e.minutes for e in self.entries)
+
+    @property
+    def rule(self) -> str:
+        """Why billed differs from logged: "bug", "development minimum", "minimum" or ""."""
+        if self.ticket.caused_by_bug and self.billed == 0:
+            return "bug"
+        if self.billed > self.logged:
+            return "development minimum" if self.ticket.escalated_to_development else "minimum"
+        return ""
+
+
+@dataclass
+class Balance:
+    period: Period
+    allowance_minutes: int
+    purchases: list[HoursPurchase]
+    lines: list[LedgerLine]
+
+    @property
+    def bought_minutes(self) -> int:
+        return self.allowance_minutes + round(sum(p.hours for p in self.purchases) * 60)
+
+    @property
+    def used_minutes(self) -> int:
+        return sum(line.billed for line in self.lines)
+
+    @property
+    def left_minutes(self) -> int:
+        return self.bought_minutes - self.used_minutes
+
+    @property
+    def state(self) -> str:
+        """ok, low or exhausted."""
+        if self.left_minutes <= 0:
+            return "exhausted"
+        return "low" if self.left_minutes <= self.bought_minutes * LOW_SHARE else "ok"
+
+
+def balance(organization: Organization, day: date | None = None) -> Balance | None:
+    """The organization's hours in the period holding ``day`` (today), or None without a ledger."""
+    from ..tickets.models import Ticket
+
+    plan = plan_for(organization)
+    if plan is None or plan.spec.support_hours is None:
+        return None
+    spec = plan.spec.support_hours
+    period = period_for(organization, spec, day or utcnow().date())
+    entries = db.session.scalars(
+        select(TimeEntry).where(TimeEntry.organization_id == organization.id, TimeEntry.worked_on >= period.start,
+                                TimeEntry.worked_on < period.end).order_by(TimeEntry.worked_on, TimeEntry.id)
+    ).all()
+    tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_({e.ticket_id for e in entries})))}
+    lines: dict[int, LedgerLine] = {}
+    for entry in entries:
+        lines.setdefault(entry.ticket_id, LedgerLine(tickets[entry.ticket_id])).entries.append(entry)
+    for line in lines.values():
+        line.billed = billed_minutes(spec, line.logged, line.ticket.escalated_to_development, line.ticket.caused_by_bug)
+    purchases = db.session.scalars(
+        select(HoursPurchase).where(HoursPurchase.organization_id == organization.id,
+                                    HoursPurchase.purchased_on >= period.start, HoursPurchase.purchased_on < period.end)
+        .order_by(HoursPurchase.purchased_on, HoursPurchase.id)
+    ).all()
+    return Balance(period, round(spec.hours * 60), list(purchases), sorted(lines.values(), key=lambda l: l.ticket.id))
+
+
+def log_time(ticket, agent: User, minutes: int | str | None, worked_on: date | None = None,
+             note: str | None = None) -> TimeEntry:
+    from ..tickets.services import can_work_tickets
+
+    if not can_work_tickets(agent):
+        raise DomainError("Only agents log time.")
+    try:
+        minutes = int(str(minutes).strip())
+    except (TypeError, ValueError):
+        raise DomainError("Enter the time spent in whole minutes, e.g. 45.", "minutes") from None
+    if not 1 <= minutes <= MAX_ENTRY_MINUTES:
+        raise DomainError(f"Time spent is between 1 and {MAX_ENTRY_MINUTES} minutes per entry.", "minutes")
+    today = utcnow().date()
+    worked_on = worked_on or today
+    if worked_on > today + timedelta(days=1):  # a day of slack for time zones ahead of UTC
+        raise DomainError("Time cannot be logged for a future day.", "worked_on")
+    if worked_on < ticket.created_at.date() - timedelta(days=1):
+        raise DomainError("Time cannot be logged before the ticket was filed.", "worked_on")
+    note = (note or "").strip()[:1000] or None
+    entry = TimeEntry(ticket_id=ticket.id, organization_id=ticket.organization_id, agent_id=agent.id,
+                      minutes=minutes, worked_on=worked_on, note=note)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def set_billing_flags(ticket, agent: User, escalated: bool | None = None, bug: bool | None = None) -> None:
+    """Escalation to development and "caused by our bug": both change what is billed, both go in the history."""
+    from ..tickets.services import _event, can_work_tickets
+
+    if not can_work_tickets(agent):
+        raise DomainError("Only agents change billing.")
+    if escalated is not None and escalated != ticket.escalated_to_development:
+        _event(ticket, agent, "escalated", old=str(ticket.escalated_to_development).lower(),
+               new=str(escalated).lower())
+        ticket.escalated_to_development = escalated
+    if bug is not None and bug != ticket.caused_by_bug:
+        _event(ticket, agent, "bug", old=str(ticket.caused_by_bug).lower(), new=str(bug).lower())
+        ticket.caused_by_bug = bug
+    db.session.commit()
+
+
+def preview(ticket, extra_minutes: int = 0, escalated: bool | None = None, bug: bool | None = None) -> tuple[int, int]:
+    """(logged, billed) minutes for the ticket in the current period if ``extra_minutes`` were logged now."""
+    plan = plan_for(ticket.organization)
+    if plan is None or plan.spec.support_hours is None:
+        return 0, 0
+    spec = plan.spec.support_hours
+    period = period_for(ticket.organization, spec, utcnow().date())
+    logged = sum(db.session.scalars(select(TimeEntry.minutes).where(
+        TimeEntry.ticket_id == ticket.id, TimeEntry.worked_on >= period.start, TimeEntry.worked_on < period.end)))
+    logged += max(0, extra_minutes)
+    return logged, billed_minutes(spec, logged, ticket.escalated_to_development if escalated is None else escalated,
+                                  ticket.caused_by_bug if bug is None else bug)
+
+
+def buy_hours(organization: Organization, hours: float | str, purchased_on: date | None = None,
+              note: str | None = None) -> HoursPurchase:
+    try:
+        hours = round(float(hours), 2)
+    except (TypeError, ValueError):
+        raise DomainError("Hours are a number, e.g. 10 or 2.5.", "hours") from None
+    if not 0 < hours <= 10_000:
+        raise DomainError("Hours bought are more than 0 and at most 10,000.", "hours")
+    purchase = HoursPurchase(organization_id=organization.id, hours=hours,
+                             purchased_on=purchased_on or utcnow().date(), note=(note or "").strip()[:200] or None)
+    db.session.add(purchase)
+    db.session.commit()
+    return purchase
+
+
+def ledger_csv(balance: Balance) -> str:
+    """Every time entry of the period with its ticket's billing, one row per entry."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["date", "ticket", "subject", "agent", "minutes_logged", "note", "ticket_minutes_logged",
+                     "ticket_minutes_billed", "escalated_to_development", "caused_by_bug", "rule"])
+    for line in balance.lines:
+        for entry in line.entries:
+            writer.writerow([entry.worked_on.isoformat(), line.ticket.reference, _safe(line.ticket.subject),
+                             _safe(entry.agent.name), entry.minutes, _safe(entry.note or ""), line.logged, line.billed,
+                             str(line.ticket.escalated_to_development).lower(), str(line.ticket.caused_by_bug).lower(),
+                             line.rule])
+    for purchase in balance.purchases:
+        writer.writerow([purchase.purchased_on.isoformat(), "", _safe(purchase.note or "hours bought"), "", "", "", "",
+                         -round(purchase.hours * 60), "", "", "purchase"])
+    return out.getvalue()
+
+
+def _safe(text: str) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: quote them."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,56 @@
+"""What plans count: tickets per month, and support hours bought and spent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import Organization, User, utcnow
+from ..extensions import db
+
+
+class QuotaUsage(db.Model):
+    """Tickets filed by an organization in one calendar month of its plan's time
+    zone. Filing increments ``used`` with a conditional UPDATE, so concurrent
+    filings queue on this row and never pass the limit."""
+
+    __tablename__ = "ticket_quota_usage"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    used: Mapped[int] = mapped_column(default=0)
+
+
+class TimeEntry(db.Model):
+    """Time an agent spent on a ticket. What is billed is worked out per ticket
+    and contract period from the plan's rules (portal.plans.hours)."""
+
+    __tablename__ = "ticket_time_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    minutes: Mapped[int]
+    worked_on: Mapped[date]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agent: Mapped[User] = relationship()
+
+
+class HoursPurchase(db.Model):
+    """Support hours an organization bought on top of its plan's allowance."""
+
+    __tablename__ = "support_hour_purchases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    hours: Mapped[float] = mapped_column(Numeric(8, 2, asdecimal=False))
+    purchased_on: Mapped[date]
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organization: Mapped[Organization] = relationship()

@@ -1,0 +1,125 @@
+"""The support-hours ledger: logging time, billing rules, balance, CSV, who sees it."""
+
+import csv
+import io
+from datetime import date, timedelta
+
+from portal.auth.models import Role, utcnow
+from portal.plans import hours
+from tests.conftest import csrf_token
+from tests.factories import gen_org, gen_ticket, gen_user
+
+PLANS_FILE = "contract-hours.toml"
+
+
+
+
+def _org_with_tickets():
+    org = gen_org(plan="contract", started_on=date.today() - timedelta(days=30))
+    admin = gen_user(Role.CUSTOMER_ADMIN, org=org)
+    customer = gen_user(Role.CUSTOMER, org=org)
+    return org, admin, customer, [gen_ticket(customer, subject=f"Query {i}") for i in range(3)]
+
+
+def test_balance_applies_the_plans_billing_rules(app):
+    org, _admin, _customer, (plain, escalated, bug) = _org_with_tickets()
+    agent = gen_user(Role.AGENT)
+    hours.log_time(plain, agent, 10)  # billed 30: the minimum per query
+    hours.log_time(escalated, agent, 20)
+    hours.set_billing_flags(escalated, agent, escalated=True)  # billed 60
+    hours.log_time(bug, agent, 90)
+    hours.set_billing_flags(bug, agent, bug=True)  # not deducted
+    hours.buy_hours(org, "2.5", note="Invoice 42")
+    balance = hours.balance(org)
+    assert [(line.logged, line.billed, line.rule) for line in balance.lines] == [
+        (10, 30, "minimum"), (20, 60, "development minimum"), (90, 0, "bug")]
+    assert balance.bought_minutes == 20 * 60 + 150 and balance.used_minutes == 90
+    assert balance.left_minutes == 1350 - 90 and balance.state == "ok"
+    assert hours.preview(plain, 45) == (55, 55)
+    kinds = [e.kind for e in escalated.events] + [e.kind for e in bug.events]
+    assert "escalated" in kinds and "bug" in kinds
+
+
+def test_running_out_warns(app, client, auth):
+    org, admin, _customer, (ticket, *_rest) = _org_with_tickets()
+    agent = gen_user(Role.AGENT)
+    for _ in range(2):
+        hours.log_time(ticket, agent, 600)
+    assert hours.balance(org).state == "exhausted"
+    auth.login(admin.email)
+    page = client.get("/org").get_data(as_text=True)
+    assert "All the support hours of this period are used" in page
+    assert "Each query is billed at least 30 minutes." in page and "not deducted" in page
+
+
+def test_periods_follow_the_contract_start():
+    from portal.auth.models import Organization
+    from portal.plans.catalog import load_plans
+
+    from tests.plans.conftest import EXAMPLES
+
+    spec = load_plans(EXAMPLES / "contract-hours.toml")["contract"].spec.support_hours
+    org = Organization(name="x", plan="contract", started_on=date(2025, 3, 31), timezone="UTC")
+    assert hours.period_for(org, spec, date(2025, 3, 31)) == hours.Period(date(2025, 3, 31), date(2026, 3, 31))
+    assert hours.period_for(org, spec, date(2026, 3, 30)).start == date(2025, 3, 31)
+    assert hours.period_for(org, spec, date(2026, 3, 31)) == hours.Period(date(2026, 3, 31), date(2027, 3, 31))
+    assert hours.period_for(org, spec, date(2031, 1, 1)).start == date(2030, 3, 31)
+
+
+def test_bad_time_entries_get_clear_messages_and_keep_the_text(app, client, auth):
+    _org, _admin, _customer, (ticket, *_rest) = _org_with_tickets()
+    agent = gen_user(Role.AGENT)
+    auth.login(agent.email)
+    url = f"/tickets/{ticket.reference}"
+    token = csrf_token(client, url)
+    for minutes, worked_on, message in (("abc", "", "whole minutes"), ("0", "", "between 1 and 960"),
+                                        ("30", "yesterday", "Enter a date like"),
+                                        ("30", (date.today() + timedelta(days=5)).isoformat(), "future day")):
+        response = client.post(f"{url}/time", data={"csrf_token": token, "minutes": minutes, "worked_on": worked_on,
+                                                    "note": "Call with the customer"})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422 and message in page and "Call with the customer" in page
+    response = client.post(f"{url}/time", data={"csrf_token": token, "minutes": "25", "note": "Call"})
+    assert response.status_code == 302
+    preview = client.get(f"{url}/time/preview?minutes=10", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in preview and "35 min logged, 35 min billed" in preview
+    response = client.post(f"{url}/billing", data={"csrf_token": token, "escalated": "y"})
+    assert response.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "escalated the ticket to the development team" in page and "60 min billed" in page
+
+
+def test_who_sees_the_hours(app, client, auth):
+    org, admin, customer, (ticket, *_rest) = _org_with_tickets()
+    hours.log_time(ticket, gen_user(Role.AGENT), 45, note="=HYPERLINK(\"http://evil\")")
+    other_org = gen_org(plan="contract")
+    auth.login(customer.email)
+    assert "Support hours balance" not in client.get("/org").get_data(as_text=True)
+    assert client.get("/org/hours.csv").status_code == 403
+    assert client.post(f"/tickets/{ticket.reference}/time", data={"minutes": "5"}).status_code in (400, 403)
+    assert client.get(f"/org/{org.id}").status_code == 404
+    auth.logout()
+    auth.login(admin.email)
+    assert "Support hours balance" in client.get("/org").get_data(as_text=True)
+    response = client.get("/org/hours.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert rows[1][1] == ticket.reference and rows[1][4] == "45" and rows[1][7] == "45"
+    assert rows[1][5].startswith("'=")  # a formula in a note is not run by spreadsheets
+    assert client.get(f"/org/{other_org.id}/hours.csv").status_code == 404
+    auth.logout()
+    auth.login(gen_user(Role.AGENT).email)
+    page = client.get(f"/org/{org.id}").get_data(as_text=True)
+    assert "Support plan of" in page and "Support hours balance" in page
+    assert client.get(f"/org/{other_org.id}/hours.csv").status_code == 200
+    assert client.get("/org/99999").status_code == 404
+
+
+def test_buy_hours_command(app):
+    org = gen_org(plan="contract", name="Hours Buyer", started_on=utcnow().date())
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["plans", "buy-hours", "Hours Buyer", "10", "--note", "INV-1"])
+    assert result.exit_code == 0 and "Recorded 10 h for Hours Buyer" in result.output and "30.00 h left" in result.output
+    assert runner.invoke(args=["plans", "buy-hours", "Hours Buyer", "-3"]).exit_code != 0
+    assert runner.invoke(args=["plans", "buy-hours", "Nobody", "3"]).exit_code != 0
+    assert hours.balance(org).bought_minutes == 30 * 60

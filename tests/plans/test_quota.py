@@ -1,0 +1,90 @@
+"""The monthly ticket quota: counted per calendar month, refused beyond, race-safe."""
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from portal.auth.models import Role, User
+from portal.extensions import db
+from portal.plans import services as plan_services
+from portal.plans.models import QuotaUsage
+from portal.tickets.models import Ticket
+from tests.conftest import run_in_threads
+from tests.factories import gen_org, gen_ticket, gen_user
+from tests.tickets.test_routes import _file
+
+PLANS_FILE = "support-levels.toml"
+
+
+
+
+def _fill(org, used, month="2026-11"):
+    db.session.merge(QuotaUsage(organization_id=org.id, month=month, used=used))
+    db.session.commit()
+
+
+def test_quota_counts_the_calendar_month_in_the_customers_zone(app):
+    org = gen_org(plan="monthly", timezone="America/New_York", started_on=date(2026, 10, 1))
+    customer = gen_user(Role.CUSTOMER, org=org)
+    gen_ticket(customer, now=datetime(2026, 11, 30, 23, 0))  # 18:00 on 30 November in New York
+    gen_ticket(customer, now=datetime(2026, 12, 1, 4, 59))  # still 30 November there
+    gen_ticket(customer, now=datetime(2026, 12, 1, 5, 0))  # 1 December, midnight in New York
+    november = plan_services.quota(org, datetime(2026, 11, 30, 12, 0))
+    assert (november.used, november.limit, november.month) == (2, 40, "2026-11")
+    assert november.resets_at == datetime(2026, 12, 1, 5, 0)
+    assert plan_services.quota(org, datetime(2026, 12, 2)).used == 1
+
+
+def test_filing_beyond_the_quota_is_refused_with_the_text_kept(app, client, auth):
+    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=date.today())
+    customer = gen_user(Role.CUSTOMER, org=org)
+    month = plan_services.quota(org).month
+    _fill(org, 39, month)
+    auth.login(customer.email)
+    page = client.get("/tickets/new").get_data(as_text=True)
+    assert "Tickets this month: 39 of 40 used." in page
+    assert _file(client, subject="The fortieth ticket").status_code == 302
+    response = _file(client, subject="One ticket too many", description="Please keep this text for me.")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "used all 40 tickets of this month&#39;s quota" in page and "starts again" in page
+    assert "One ticket too many" in page and "Please keep this text for me." in page
+    assert "Tickets this month: 40 of 40 used." in page
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+    assert "Tickets this month: 40 of 40 used." in client.get("/tickets/").get_data(as_text=True)
+
+
+def test_unlimited_plans_count_nothing(app):
+    org = gen_org(plan="preferential")
+    gen_ticket(gen_user(Role.CUSTOMER, org=org))
+    assert plan_services.quota(org).limit is None
+    assert db.session.scalar(select(func.count()).select_from(QuotaUsage)) == 0
+
+
+def test_a_plan_past_its_validity_refuses_filing(app, client, auth):
+    org = gen_org(plan="monthly", started_on=date(2020, 1, 1))
+    assert plan_services.ends_on(org, plan_services.plan_for(org)) == date(2020, 6, 30)
+    customer = gen_user(Role.CUSTOMER, org=org)
+    auth.login(customer.email)
+    response = _file(client, subject="After the six months")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "support plan has ended" in page and "After the six months" in page
+
+
+def test_sixteen_concurrent_filings_at_quota_minus_one_file_exactly_one(app):
+    org = gen_org(plan="monthly", started_on=date.today())
+    user_ids = [gen_user(Role.CUSTOMER, org=org).id for _ in range(4)]
+    _fill(org, 39, plan_services.quota(org).month)
+
+    def file(i):
+        try:
+            return gen_ticket(db.session.get(User, user_ids[i % 4]), submission_key=f"race-{i}").reference
+        except plan_services.QuotaExceeded:
+            return "refused"
+
+    results, failures = run_in_threads(app, 16, file)
+    assert failures == []
+    assert results.count("refused") == 15 and len(results) == 16
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
+    assert plan_services.quota(org).used == 40

@@ -1,0 +1,49 @@
+"""The plan page, as customers and staff see it."""
+
+from pathlib import Path
+
+from portal.auth.models import Role
+from tests.factories import gen_org, gen_user
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "plans"
+
+
+def test_customers_see_their_plan(app, client, auth):
+    org = gen_org(plan="standard", timezone="Europe/London")
+    auth.login(gen_user(Role.CUSTOMER, org=org).email)
+    page = client.get("/org").get_data(as_text=True)
+    assert "Your support plan" in page and "Standard" in page
+    assert "P1" in page and "1 h" in page and "24 h" in page
+    assert "Mon–Fri" in page and "08:00–17:00" in page and "Europe/London" in page
+    assert "Support hours balance" not in page  # no ledger in this plan, and not for plain customers
+    assert "Custom development" in page  # what is not included
+
+
+def test_plans_and_ranges_from_another_file(make_app, auth):
+    app = make_app(PLANS_FILE=str(EXAMPLES / "support-levels.toml"))
+    with app.app_context():
+        org = gen_org(plan="monthly")
+        user = gen_user(Role.CUSTOMER_ADMIN, org=org)
+        client = app.test_client()
+        from tests.conftest import AuthActions
+
+        AuthActions(client).login(user.email)
+        page = client.get("/org").get_data(as_text=True)
+    assert "Every ticket" in page and "24 h to 48 h" in page
+    assert "40 tickets per calendar month, not cumulative" in page and "Included until" in page
+    assert "Tickets this month: 0 of 40 used." in page
+
+
+def test_an_unknown_plan_is_explained_not_an_error(app, client, auth):
+    org = gen_org(plan="gold")
+    auth.login(gen_user(Role.CUSTOMER, org=org).email)
+    response = client.get("/org")
+    assert response.status_code == 200 and "No support plan named “gold” is configured" in response.get_data(as_text=True)
+
+
+def test_staff_without_organization_have_no_own_plan(app, client, auth):
+    auth.login(gen_user(Role.AGENT).email)
+    assert client.get("/org").status_code == 404
+    auth.logout()
+    auth.login(gen_user(Role.WRITER).email)
+    assert client.get(f"/org/{gen_org().id}").status_code == 404

@@ -1,0 +1,125 @@
+"""SLA clocks on tickets: due times, the first public reply, pauses, the sweep."""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from portal.auth.models import Role
+from portal.extensions import db
+from portal.plans import sla
+from portal.tickets import services
+from portal.tickets.models import Status, Ticket, TicketEvent
+from tests.conftest import run_in_threads
+from tests.factories import gen_org, gen_ticket, gen_user
+
+# Friday 27 November 2026, 16:30 in Madrid (15:30 UTC).
+FRIDAY_1630 = datetime(2026, 11, 27, 15, 30)
+
+
+def _ticket(plan="standard", now=FRIDAY_1630, **fields):
+    org = gen_org(plan=plan, timezone="Europe/Madrid")
+    customer = gen_user(Role.CUSTOMER, org=org)
+    return gen_ticket(customer, now=now, **fields)
+
+
+def test_filing_starts_the_clock_in_business_hours_of_the_customers_zone(app):
+    ticket = _ticket(impact="medium", urgency="high")  # P2: 3 business hours
+    assert ticket.plan == "standard" and ticket.priority.value == "P2"
+    # 30 minutes on Friday, 2.5 hours on Monday from 08:00 Madrid: 10:30 local = 09:30 UTC.
+    assert ticket.first_response_due == datetime(2026, 11, 30, 9, 30)
+    clock = sla.clock(ticket, FRIDAY_1630 + timedelta(minutes=10))
+    assert clock.kind == "first_response" and clock.left == timedelta(hours=2, minutes=50) and not clock.at_risk
+    premium = _ticket(plan="premium", impact="high", urgency="high")  # P1: 15 minutes, 24x7
+    assert premium.first_response_due == FRIDAY_1630 + timedelta(minutes=15)
+
+
+def test_the_first_public_agent_reply_stops_the_clock_and_an_internal_note_does_not(app):
+    ticket = _ticket()
+    agent = gen_user(Role.AGENT)
+    services.reply(ticket, agent, "Looking into it.", internal=True, now=FRIDAY_1630 + timedelta(minutes=5))
+    assert ticket.first_response_at is None
+    services.reply(ticket, ticket.requester, "Any news?", now=FRIDAY_1630 + timedelta(minutes=6))
+    assert ticket.first_response_at is None
+    services.reply(ticket, agent, "Here is what to do.", now=FRIDAY_1630 + timedelta(minutes=20))
+    assert ticket.first_response_at == FRIDAY_1630 + timedelta(minutes=20)
+    assert sla.clock(ticket, FRIDAY_1630 + timedelta(days=5)) is None  # no resolution target in this plan
+
+
+def test_waiting_on_the_customer_pauses_the_clock(app):
+    ticket = _ticket(impact="medium", urgency="high")  # P2, due Monday 09:30 UTC
+    agent = gen_user(Role.AGENT)
+    services._set_status(ticket, agent, Status.WAITING_ON_CUSTOMER, FRIDAY_1630 + timedelta(minutes=15))
+    db.session.commit()
+    paused = sla.clock(ticket, FRIDAY_1630 + timedelta(days=3))
+    assert paused.paused and paused.left == timedelta(hours=2, minutes=45) and not paused.overdue
+    # The customer answers on Monday at 09:00 Madrid (08:00 UTC): 15 minutes on
+    # Friday and one hour on Monday were paused, so the due time moves by 75 minutes.
+    services.reply(ticket, ticket.requester, "Here are the screenshots.", now=datetime(2026, 11, 30, 8, 0))
+    assert ticket.status is Status.OPEN and ticket.sla_paused_since is None
+    assert ticket.sla_paused_seconds == 75 * 60
+    assert ticket.first_response_due == datetime(2026, 11, 30, 10, 45)
+
+
+def test_a_priority_change_recomputes_the_due_time(app):
+    ticket = _ticket(impact="low", urgency="low")  # P4: 24 business hours
+    agent = gen_user(Role.AGENT)
+    before = ticket.first_response_due
+    services.change_priority(ticket, agent, "P1", "Production is down after all.")
+    # One business hour: 30 minutes on Friday, 30 on Monday from 08:00 local.
+    assert ticket.first_response_due == datetime(2026, 11, 30, 7, 30)
+    assert ticket.first_response_due < before
+
+
+def test_sweep_marks_at_risk_then_breached_once_and_tells_the_assignee(app, tmp_path):
+    mail_dir = Path(app.config["MAIL_DIR"])
+    ticket = _ticket(impact="high", urgency="high")  # P1: 1 business hour, due Monday 08:30 local
+    agent = gen_user(Role.AGENT, name="Alex Agent")
+    services.assign(ticket, agent, agent)
+    due = ticket.first_response_due
+    before = set(mail_dir.glob("*.eml")) if mail_dir.exists() else set()
+
+    assert sla.sweep(due - timedelta(minutes=30)) == {"at_risk": [], "breached": []}
+    assert sla.sweep(due - timedelta(minutes=10)) == {"at_risk": [ticket.reference], "breached": []}
+    assert sla.sweep(due - timedelta(minutes=5)) == {"at_risk": [], "breached": []}  # once
+    assert sla.sweep(due + timedelta(minutes=1)) == {"at_risk": [], "breached": [ticket.reference]}
+    assert sla.sweep(due + timedelta(minutes=30)) == {"at_risk": [], "breached": []}
+
+    sent = [p.read_text() for p in set(mail_dir.glob("*.eml")) - before]
+    alerts = [m for m in sent if "SLA" in m]
+    assert len(alerts) == 2 and all(agent.email in m for m in alerts)
+    events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
+                                                          TicketEvent.kind == "sla")).all()
+    assert [e.new_value for e in events] == ["first_response:at_risk", "first_response:breached"]
+    assert all(e.internal for e in events)
+
+
+def test_concurrent_sweeps_mark_and_notify_once(app):
+    ticket = _ticket(impact="high", urgency="high")
+    gen_user(Role.AGENT)
+    late = ticket.first_response_due + timedelta(minutes=1)
+    results, failures = run_in_threads(app, 6, lambda _i: sla.sweep(late))
+    assert failures == []
+    assert sum(len(r["breached"]) for r in results) == 1
+    assert db.session.get(Ticket, ticket.id).response_breached_at == late
+
+
+def test_sla_sweep_command(app):
+    ticket = _ticket(impact="high", urgency="high", now=datetime(2020, 1, 6, 9, 0))
+    result = app.test_cli_runner().invoke(args=["sla", "sweep"])
+    assert result.exit_code == 0
+    assert f"1 ticket(s) newly breached: {ticket.reference}" in result.output
+
+
+def test_ticket_page_shows_the_clock_to_the_customer(app, client, auth):
+    org = gen_org(plan="standard", timezone="Europe/Madrid")
+    customer = gen_user(Role.CUSTOMER, org=org)
+    ticket = gen_ticket(customer, impact="high", urgency="high", now=datetime(2020, 1, 6, 9, 0))
+    auth.login(customer.email)
+    page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "Service level" in page and "Plan: Standard." in page
+    assert "Overdue" in page and 'class="sla-clock sla-overdue"' in page
+    assert "Times in Europe/Madrid." in page
+    fresh = gen_ticket(customer, impact="low", urgency="low")
+    page = client.get(f"/tickets/{fresh.reference}").get_data(as_text=True)
+    assert "Target: 24 h of business hours." in page

@@ -20,8 +20,8 @@ def test_org_and_user_create(runner, app):
 
 
 def test_cli_errors_are_messages_not_tracebacks(runner, app):
-    result = runner.invoke(args=["org", "create", "Acme", "--plan", "Not A Plan"])
-    assert result.exit_code == 1 and "Plan names are lowercase" in result.output
+    result = runner.invoke(args=["org", "create", "Acme", "--plan", "gold"])
+    assert result.exit_code == 1 and "No plan 'gold' in the plans file; known plans: standard, premium" in result.output
     result = runner.invoke(args=["org", "create", "Acme", "--plan", "standard", "--timezone", "Mars/Olympus"])
     assert result.exit_code == 1 and "Unknown time zone 'Mars/Olympus'" in result.output
     result = runner.invoke(args=["user", "create", "a@example.com", "--role", "customer", "--org", "Ghost",

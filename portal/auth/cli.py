@@ -20,10 +20,14 @@ def org_cli():
 
 @org_cli.command("create")
 @click.argument("name")
-@click.option("--plan", required=True, help="The plan's name, e.g. standard.")
+@click.option("--plan", required=True, help="The plan's key in the plans file, e.g. standard.")
 @click.option("--started", type=click.DateTime(formats=["%Y-%m-%d"]), help="Subscription start, YYYY-MM-DD (default today).")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Madrid.")
 def create_org(name, plan, started, timezone):
+    from ..plans.services import all_plans
+
+    if plan not in all_plans():
+        raise click.ClickException(f"No plan {plan!r} in the plans file; known plans: {', '.join(all_plans())}.")
     try:
         org = services.create_organization(name, plan, started.date() if started else date.today(), timezone)
     except DomainError as exc:

@@ -96,10 +96,6 @@ class BusinessCalendar:
         self.closed = closed
         self._days: dict[date, tuple[tuple[datetime, datetime], ...]] = {}
 
-    @property
-    def always_open(self) -> bool:
-        return self.windows == ALWAYS and not self.holidays and not self.closed
-
     def holiday_name(self, day: date) -> str | None:
         if day in self.closed:
             return "closed"
@@ -116,7 +112,8 @@ class BusinessCalendar:
         if self.holiday_name(day) is None:
             for window in self.windows:
                 if day.weekday() in window.weekdays:
-                    start, end = self._utc(day, window.open_minute), self._utc(day, window.close_minute)
+                    start = self.local_to_utc(day, window.open_minute)
+                    end = self.local_to_utc(day, window.close_minute)
                     if end > start:  # a window opening inside a spring-forward gap can vanish
                         spans.append((start, end))
         spans.sort()
@@ -131,7 +128,8 @@ class BusinessCalendar:
         self._days[day] = result = tuple(merged)
         return result
 
-    def _utc(self, day: date, minute: int) -> datetime:
+    def local_to_utc(self, day: date, minute: int) -> datetime:
+        """``minute`` minutes after local midnight of ``day`` (up to 1440), as naive UTC."""
         if minute == DAY:
             day, minute = day + timedelta(days=1), 0
         local = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=self.zone)

@@ -214,20 +214,20 @@ def buy_hours(organization: Organization, hours: float | str, purchased_on: date
 
 
 def ledger_csv(balance: Balance) -> str:
-    """Every time entry of the period with its ticket's billing, one row per entry."""
+    """The period's ledger: one row per time entry (with its ticket's billing) and per purchase."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["date", "ticket", "subject", "agent", "minutes_logged", "note", "ticket_minutes_logged",
+    writer.writerow(["date", "kind", "ticket", "subject", "agent", "minutes", "note", "ticket_minutes_logged",
                      "ticket_minutes_billed", "escalated_to_development", "caused_by_bug", "rule"])
     for line in balance.lines:
         for entry in line.entries:
-            writer.writerow([entry.worked_on.isoformat(), line.ticket.reference, _safe(line.ticket.subject),
+            writer.writerow([entry.worked_on.isoformat(), "time", line.ticket.reference, _safe(line.ticket.subject),
                              _safe(entry.agent.name), entry.minutes, _safe(entry.note or ""), line.logged, line.billed,
                              str(line.ticket.escalated_to_development).lower(), str(line.ticket.caused_by_bug).lower(),
                              line.rule])
     for purchase in balance.purchases:
-        writer.writerow([purchase.purchased_on.isoformat(), "", _safe(purchase.note or "hours bought"), "", "", "", "",
-                         -round(purchase.hours * 60), "", "", "purchase"])
+        writer.writerow([purchase.purchased_on.isoformat(), "purchase", "", "", "", round(purchase.hours * 60),
+                         _safe(purchase.note or ""), "", "", "", "", ""])
     return out.getvalue()
 
 

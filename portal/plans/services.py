@@ -80,7 +80,7 @@ def _month(organization: Organization, plan: Plan, now: datetime) -> tuple[str, 
     calendar = plan.calendar(organization.timezone)
     local = calendar.local(now)
     first_next = (local.replace(day=1) + timedelta(days=32)).replace(day=1).date()
-    resets = calendar._utc(first_next, 0)
+    resets = calendar.local_to_utc(first_next, 0)
     return f"{local.year:04d}-{local.month:02d}", resets
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import filetype
 from flask import current_app
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DomainError
 from ..extensions import db
@@ -99,11 +99,39 @@ def store_files(ticket, user, message, files: list[Upload]) -> list[Attachment]:
                                 is_image=is_image)
         db.session.add(attachment)
         saved.append(attachment)
+        if is_image:
+            make_thumbnail(upload.data, thumbnail_path(attachment))
     return saved
 
 
 def path_of(attachment: Attachment) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
+
+
+THUMBNAIL_BOX = (480, 320)
+
+
+def thumbnail_path(attachment: Attachment) -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / "thumbs" / f"{Path(attachment.stored_name).stem}.webp"
+
+
+def make_thumbnail(data: bytes, target: Path) -> bool:
+    """A small WebP of a screenshot for the ticket page, so a 5 MB capture is not
+    downloaded to show 160 pixels. The original stays as it was uploaded."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", THUMBNAIL_BOX)  # JPEG: decode at a reduced size, much faster
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail(THUMBNAIL_BOX)
+            if image.mode not in ("RGB", "RGBA"):
+                image = image.convert("RGBA")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".part")
+            image.save(tmp, "WEBP", quality=80)
+            os.replace(tmp, target)
+        return True
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False  # the page falls back to the original image
 
 
 # --- files kept while a form is corrected ------------------------------------

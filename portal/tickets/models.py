@@ -199,3 +199,21 @@ class Suggestion(db.Model):
         UniqueConstraint("draft_key", "slug", "action", name="uq_ticket_suggestions_draft_slug_action"),
         Index("ix_ticket_suggestions_action_created_at", "action", "created_at"),
     )
+
+
+class SavedDraft(db.Model):
+    """A ticket the customer could not file (quota used up, plan ended), kept
+    so the form is filled in again the next time they open it. One per user."""
+
+    __tablename__ = "ticket_saved_drafts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    impact: Mapped[str | None] = mapped_column(String(10))
+    urgency: Mapped[str | None] = mapped_column(String(10))
+    priority_override: Mapped[str | None] = mapped_column(String(2))
+    steps_to_reproduce: Mapped[str | None] = mapped_column(Text)
+    affected_account: Mapped[str | None] = mapped_column(String(200))
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,7 +19,7 @@ from ..plans.models import TimeEntry
 from ..web import render_page_or_fragment, wants_fragment
 from . import bp, services
 from . import attachments
-from .attachments import Upload, limits, path_of
+from .attachments import Upload, limits, path_of, thumbnail_path
 from .forms import DeflectForm, NewTicketForm, ReopenForm, ReplyForm
 from .models import Attachment, Category, FeatureState, Level, Priority, Status, Ticket
 
@@ -64,10 +64,14 @@ def index():
 def new():
     _customer_required()
     form = NewTicketForm()
+    saved = services.saved_draft(current_user)
     if request.method == "GET":
         form.draft_key.data = secrets.token_urlsafe(24)
         # A subject typed in the help center's search carries over.
         form.subject.data = (request.args.get("subject") or "")[:200]
+        if saved is not None and not form.subject.data:
+            for name in services.DRAFT_FIELDS:
+                getattr(form, name).data = getattr(saved, name)
     errors, kept_names = {}, []
     if form.validate_on_submit():
         draft = services.TicketDraft(
@@ -83,6 +87,9 @@ def new():
             ticket = services.file_ticket(current_user, draft, files)
         except DomainError as exc:
             db.session.rollback()
+            if isinstance(exc, (plan_services.QuotaExceeded, plan_services.PlanExpired)):
+                services.save_draft(current_user, draft)
+                saved = services.saved_draft(current_user)
             if isinstance(exc, plan_services.QuotaExceeded):
                 errors = {"form": _("Your organization has used all %(limit)d tickets of this month's quota, so this "
                                     "ticket was not filed. Your text is kept below: file it from %(date)s, when the "
@@ -106,7 +113,18 @@ def new():
     return render_template(
         "tickets/new.html", form=form, errors=errors, computed=computed, suggestions=suggestions, kept_files=kept_names,
         max_files=max_files, max_mb=max_bytes // 2**20, quota=plan_services.quota(current_user.organization),
+        saved_draft=saved,
     ), 422 if errors else 200
+
+
+@bp.post("/draft/discard")
+@login_required
+def discard_draft():
+    """Throw away the kept draft of a ticket that could not be filed."""
+    _customer_required()  # the global CSRF check has already run
+    services.discard_draft(current_user)
+    flash(_("The draft was discarded."), "success")
+    return redirect(url_for("tickets.new"))
 
 
 def _computed_priority(impact, urgency):
@@ -388,9 +406,13 @@ def attachment(reference, attachment_id):
         abort(404)
     if item.message is not None and item.message.internal and not services.can_work_tickets(current_user):
         abort(404)
-    inline = item.is_image and request.args.get("inline") == "1"
-    response = send_file(path_of(item), mimetype=item.content_type, as_attachment=not inline,
-                         download_name=item.filename, max_age=0)
+    thumbnail = thumbnail_path(item)
+    if item.is_image and request.args.get("thumb") == "1" and thumbnail.is_file():
+        response = send_file(thumbnail, mimetype="image/webp", max_age=0)
+    else:
+        inline = item.is_image and request.args.get("inline") == "1" or request.args.get("thumb") == "1"
+        response = send_file(path_of(item), mimetype=item.content_type, as_attachment=not (inline and item.is_image),
+                             download_name=item.filename, max_age=0)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response

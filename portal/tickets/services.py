@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -15,7 +15,7 @@ from ..extensions import db
 from ..plans import services as plan_services
 from ..plans import sla
 from . import notify
-from .models import (Category, FeatureState, Level, Message, Priority, Status, Suggestion, Ticket,
+from .models import (Category, FeatureState, Level, Message, Priority, SavedDraft, Status, Suggestion, Ticket,
                      TicketCounter, TicketEvent)
 
 # Impact x urgency -> priority (PRODUCT.md, seed 004).
@@ -213,6 +213,7 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         _event(ticket, user, "override", old=computed.value, new=chosen.value, now=now,
                reason=f"impact {impact.value}, urgency {urgency.value}")
     store_files(ticket, user, None, files)
+    db.session.execute(delete(SavedDraft).where(SavedDraft.user_id == user.id))
     db.session.execute(
         update(Suggestion).where(Suggestion.draft_key == draft.submission_key, Suggestion.user_id == user.id)
         .values(ticket_id=ticket.id).execution_options(synchronize_session=False)
@@ -228,6 +229,38 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         return existing
     notify.filed(ticket)
     return ticket
+
+
+DRAFT_FIELDS = ("category", "subject", "description", "impact", "urgency", "priority_override",
+                "steps_to_reproduce", "affected_account")
+
+
+def save_draft(user: User, draft: TicketDraft) -> None:
+    """Keep what the customer typed for a ticket that could not be filed now."""
+    values = {name: (getattr(draft, name) or None) for name in DRAFT_FIELDS}
+    values["category"] = (values["category"] or "")[:30]
+    values["subject"] = (values["subject"] or "")[:200]
+    values["description"] = values["description"] or ""
+    for name in ("impact", "urgency", "priority_override"):
+        if values[name] and len(values[name]) > 10:
+            values[name] = None
+    saved = db.session.get(SavedDraft, user.id)
+    if saved is None:
+        saved = SavedDraft(user_id=user.id)
+        db.session.add(saved)
+    for name, value in values.items():
+        setattr(saved, name, value)
+    saved.saved_at = utcnow()
+    db.session.commit()
+
+
+def saved_draft(user: User) -> SavedDraft | None:
+    return db.session.get(SavedDraft, user.id)
+
+
+def discard_draft(user: User) -> None:
+    db.session.execute(delete(SavedDraft).where(SavedDraft.user_id == user.id))
+    db.session.commit()
 
 
 def _event(ticket, actor, kind, old=None, new=None, reason=None, internal=False, now=None):

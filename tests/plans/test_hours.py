@@ -31,6 +31,9 @@ def test_balance_applies_the_plans_billing_rules(app):
     hours.set_billing_flags(bug, agent, bug=True)  # not deducted
     hours.buy_hours(org, "2.5", note="Invoice 42")
     balance = hours.balance(org)
+    rows = list(csv.reader(io.StringIO(hours.ledger_csv(balance))))
+    purchase = dict(zip(rows[0], rows[-1], strict=True))
+    assert (purchase["kind"], purchase["minutes"], purchase["note"]) == ("purchase", "150", "Invoice 42")
     assert [(line.logged, line.billed, line.rule) for line in balance.lines] == [
         (10, 30, "minimum"), (20, 60, "development minimum"), (90, 0, "bug")]
     assert balance.bought_minutes == 20 * 60 + 150 and balance.used_minutes == 90
@@ -104,8 +107,11 @@ def test_who_sees_the_hours(app, client, auth):
     response = client.get("/org/hours.csv")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert response.headers["Content-Disposition"].startswith("attachment")
-    assert rows[1][1] == ticket.reference and rows[1][4] == "45" and rows[1][7] == "45"
-    assert rows[1][5].startswith("'=")  # a formula in a note is not run by spreadsheets
+    header = rows[0]
+    entry = dict(zip(header, rows[1], strict=True))
+    assert entry["kind"] == "time" and entry["ticket"] == ticket.reference
+    assert entry["minutes"] == "45" and entry["ticket_minutes_billed"] == "45"
+    assert entry["note"].startswith("'=")  # a formula in a note is not run by spreadsheets
     assert client.get(f"/org/{other_org.id}/hours.csv").status_code == 404
     auth.logout()
     auth.login(gen_user(Role.AGENT).email)

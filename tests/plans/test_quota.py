@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.plans import services as plan_services
 from portal.plans.models import QuotaUsage
 from portal.tickets.models import Ticket
-from tests.conftest import run_in_threads
+from tests.conftest import csrf_token, run_in_threads
 from tests.factories import gen_org, gen_ticket, gen_user
 from tests.tickets.test_routes import _file
 
@@ -88,3 +88,29 @@ def test_sixteen_concurrent_filings_at_quota_minus_one_file_exactly_one(app):
     assert results.count("refused") == 15 and len(results) == 16
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 1
     assert plan_services.quota(org).used == 40
+
+
+def test_a_refused_ticket_is_kept_as_a_draft_until_filed_or_discarded(app, client, auth):
+    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=date.today())
+    customer = gen_user(Role.CUSTOMER, org=org)
+    _fill(org, 40, plan_services.quota(org).month)
+    auth.login(customer.email)
+    response = _file(client, category="technical_issue", subject="Invoices do not add up",
+                     description="The November invoice total is wrong.", steps_to_reproduce="Open November",
+                     affected_account="ana@example.com")
+    assert response.status_code == 422 and "We kept this text as a draft" in response.get_data(as_text=True)
+    # Next time (another day, another session) the form comes back filled in.
+    page = client.get("/tickets/new").get_data(as_text=True)
+    assert "was kept as a draft and is filled in below" in page
+    assert 'value="Invoices do not add up"' in page and "The November invoice total is wrong." in page
+    assert "Open November" in page and 'value="ana@example.com"' in page
+    # Once the month turns, filing it clears the draft.
+    _fill(org, 0, plan_services.quota(org).month)
+    assert _file(client, subject="Invoices do not add up").status_code == 302
+    assert "kept as a draft" not in client.get("/tickets/new").get_data(as_text=True)
+    # A draft can also be thrown away.
+    _fill(org, 40, plan_services.quota(org).month)
+    _file(client, subject="Another one")
+    client.post("/tickets/draft/discard", data={"csrf_token": csrf_token(client, "/tickets/new")})
+    page = client.get("/tickets/new").get_data(as_text=True)
+    assert "kept as a draft" not in page and "Another one" not in page

@@ -147,7 +147,8 @@ def test_screenshot_is_checked_stored_and_served_only_to_who_may_see_it(client, 
     assert [(f.filename, f.content_type, f.is_image) for f in files] == [
         ("screen.png", "image/png", True), ("app.log", "text/plain", False)]
     page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
-    assert f'/tickets/{ticket.reference}/files/{files[0].id}?inline=1' in page
+    assert f'/tickets/{ticket.reference}/files/{files[0].id}?inline=1' in page  # the full image
+    assert f'/tickets/{ticket.reference}/files/{files[0].id}?thumb=1' in page  # its thumbnail
     download = client.get(f"/tickets/{ticket.reference}/files/{files[1].id}")
     assert download.status_code == 200 and download.data == b"line 1\nline 2\n"
     assert download.headers["Content-Disposition"].startswith("attachment")
@@ -159,11 +160,31 @@ def test_screenshot_is_checked_stored_and_served_only_to_who_may_see_it(client, 
     auth.logout()
     _customer(auth, org=customer.organization)  # a colleague, not the requester
     assert client.get(f"/tickets/{ticket.reference}/files/{files[0].id}").status_code == 404
+    assert client.get(f"/tickets/{ticket.reference}/files/{files[0].id}?thumb=1").status_code == 404
     auth.logout()
     _customer(auth, Role.CUSTOMER_ADMIN, org=customer.organization)
     response = client.get(f"/tickets/{ticket.reference}/files/{files[0].id}")
     assert response.status_code == 200
     response.close()
+
+
+def test_screenshots_get_small_thumbnails(client, auth, app):
+    from PIL import Image
+
+    _customer(auth)
+    big = png_bytes((2400, 1500))
+    assert _file(client, files=[(io.BytesIO(big), "full-screen.png")]).status_code == 302
+    ticket = db.session.scalar(select(Ticket))
+    item = db.session.scalar(select(Attachment))
+    thumb = client.get(f"/tickets/{ticket.reference}/files/{item.id}?thumb=1")
+    assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/webp"
+    with Image.open(io.BytesIO(thumb.data)) as image:
+        assert image.size == (480, 300)
+    assert len(thumb.data) < len(big) / 5
+    thumb.close()
+    original = client.get(f"/tickets/{ticket.reference}/files/{item.id}?inline=1")
+    assert original.data == big  # the original is kept as uploaded
+    original.close()
 
 
 def test_refused_files_explain_and_keep_the_text(client, auth, app):

@@ -1,4 +1,4 @@
-"""plans: SLA clocks on tickets, quota usage, time entries, hour purchases
+"""plans: SLA clocks on tickets, quota usage, time entries, hour purchases, saved drafts
 
 Revision ID: 0004
 Revises: 0003
@@ -72,8 +72,25 @@ def upgrade():
     with op.batch_alter_table('support_hour_purchases', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_support_hour_purchases_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table(
+        'ticket_saved_drafts',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('category', sa.String(length=30), nullable=False),
+        sa.Column('subject', sa.String(length=200), nullable=False),
+        sa.Column('description', sa.Text(), nullable=False),
+        sa.Column('impact', sa.String(length=10), nullable=True),
+        sa.Column('urgency', sa.String(length=10), nullable=True),
+        sa.Column('priority_override', sa.String(length=2), nullable=True),
+        sa.Column('steps_to_reproduce', sa.Text(), nullable=True),
+        sa.Column('affected_account', sa.String(length=200), nullable=True),
+        sa.Column('saved_at', sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ticket_saved_drafts_user_id_users'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('user_id', name=op.f('pk_ticket_saved_drafts')),
+    )
+
 
 def downgrade():
+    op.drop_table('ticket_saved_drafts')
     op.drop_table('support_hour_purchases')
     op.drop_table('ticket_time_entries')
     op.drop_table('ticket_quota_usage')

@@ -73,6 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .tickets import bp as tickets_bp
     from .tickets.cli import tickets_cli
     from .plans.cli import plans_cli, sla_cli
+    from .onboarding import bp as onboarding_bp
+    from .onboarding.cli import expert_cli
     from .demo import seed_demo_command
 
     app.register_blueprint(main_bp)
@@ -80,6 +82,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(kb_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(plans.bp)
+    app.register_blueprint(onboarding_bp)
+    app.cli.add_command(expert_cli)
     app.cli.add_command(plans_cli)
     app.cli.add_command(sla_cli)
     app.cli.add_command(tickets_cli)

@@ -36,6 +36,11 @@ DEFAULTS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     # Tickets
+    "ONBOARDING_AREAS_FILE": None,  # feature areas for onboarding sessions; default portal/onboarding/areas.toml
+    "ONBOARDING_MIN_LEAD_HOURS": 4,  # a session is booked at least this long before it starts
+    "ONBOARDING_CHANGE_NOTICE_HOURS": 24,  # rescheduling and cancelling close this long before the start
+    "ONBOARDING_FEEDBACK_EDIT_DAYS": 7,  # the program's feedback can be edited this long
+    "ONBOARDING_EXTRA_WEEKS": 6,  # how far ahead a training request's extra session can be booked
     "PLANS_FILE": None,  # a TOML file of support plans; default: the shipped portal/plans/default.toml
     "TICKET_MAX_FILES": 5,  # per ticket or reply
     "TICKET_MAX_FILE_MB": 10,

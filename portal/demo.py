@@ -41,7 +41,37 @@ def seed_demo() -> bool:
         if lang:
             services.set_locale(user, lang, ["en", "es"])
     _demo_tickets()
+    _demo_onboarding()
     return True
+
+
+def _demo_onboarding() -> None:
+    """Two experts with weekly hours, and Acme's first session already held."""
+    from datetime import datetime
+
+    from .auth.models import utcnow
+    from .extensions import db
+    from .onboarding import services as onboarding
+    from .onboarding.models import OnboardingSession, SessionStatus
+
+    sam = services.user_by_email("agent@portal.example.com")
+    ada = services.user_by_email("admin@portal.example.com")
+    onboarding.set_availability(onboarding.make_expert(sam, "Europe/Madrid", "https://meet.example.com/sam-agent"),
+                                ["mon-fri 09:00-12:00", "tue,thu 15:00-18:00"])
+    onboarding.set_availability(onboarding.make_expert(ada, "Europe/London", "https://meet.example.com/ada-admin"),
+                                ["mon,wed,fri 14:00-17:00"])
+    acme = services.organization_by_name("Acme Logistics")
+    program = onboarding.program(acme)
+    week = program.weeks[0]
+    starts = datetime.combine(week.last_day, datetime.min.time()).replace(hour=9)  # 09:00 UTC, the week's last day
+    held = OnboardingSession(
+        organization_id=acme.id, booked_by_id=services.user_by_email("admin@acme.example.com").id,
+        expert_id=sam.id, starts_at=starts, ends_at=starts + timedelta(hours=1), week=1, feature_area="tickets",
+        questions="How do we choose between P2 and P3?\nCan colleagues see each other's tickets?",
+        status=SessionStatus.HELD.value, notes="We filed a test ticket together and looked at the priority matrix.",
+        follow_up="priorities-explained\nhow-to-write-a-good-ticket", created_at=utcnow(), updated_at=utcnow())
+    db.session.add(held)
+    db.session.commit()
 
 
 # requester, hours ago, category, impact, urgency, subject, description

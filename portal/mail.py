@@ -19,7 +19,7 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 
-def build(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
+def build(to: str, subject: str, text: str, html: str | None = None, attachments=()) -> EmailMessage:
     config = current_app.config
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
@@ -30,12 +30,15 @@ def build(to: str, subject: str, text: str, html: str | None = None) -> EmailMes
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
+    for filename, mimetype, data in attachments:  # e.g. ("session.ics", "text/calendar", b"...")
+        maintype, subtype = mimetype.split("/", 1)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return message
 
 
-def send(to: str, subject: str, text: str, html: str | None = None) -> bool:
+def send(to: str, subject: str, text: str, html: str | None = None, attachments=()) -> bool:
     config = current_app.config
-    message = build(to, subject, text, html)
+    message = build(to, subject, text, html, attachments)
     try:
         if config["MAIL_BACKEND"] == "smtp":
             _smtp(message, config)

@@ -25,6 +25,10 @@ def test_wheel_ships_templates_static_translations_and_migrations(tmp_path):
         "portal/migrations/env.py",
         "portal/migrations/alembic.ini",
         "portal/migrations/versions/0001_accounts_and_kb_analytics.py",
+        "portal/migrations/versions/0005_onboarding.py",
+        "portal/plans/default.toml",  # the plans in force when PORTAL_PLANS_FILE is not set
+        "portal/onboarding/areas.toml",
+        "portal/templates/onboarding/_book.html",
     ):
         assert expected in names, expected
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ..auth.models import Organization, User, utcnow
 from ..errors import DomainError
+from ..exports import spreadsheet_safe
 from ..extensions import db
 from .catalog import SupportHoursSpec
 from .models import HoursPurchase, TimeEntry
@@ -219,18 +220,14 @@ def ledger_csv(balance: Balance) -> str:
     writer = csv.writer(out)
     writer.writerow(["date", "kind", "ticket", "subject", "agent", "minutes", "note", "ticket_minutes_logged",
                      "ticket_minutes_billed", "escalated_to_development", "caused_by_bug", "rule"])
+    safe = spreadsheet_safe
     for line in balance.lines:
         for entry in line.entries:
-            writer.writerow([entry.worked_on.isoformat(), "time", line.ticket.reference, _safe(line.ticket.subject),
-                             _safe(entry.agent.name), entry.minutes, _safe(entry.note or ""), line.logged, line.billed,
+            writer.writerow([entry.worked_on.isoformat(), "time", line.ticket.reference, safe(line.ticket.subject),
+                             safe(entry.agent.name), entry.minutes, safe(entry.note or ""), line.logged, line.billed,
                              str(line.ticket.escalated_to_development).lower(), str(line.ticket.caused_by_bug).lower(),
                              line.rule])
     for purchase in balance.purchases:
         writer.writerow([purchase.purchased_on.isoformat(), "purchase", "", "", "", round(purchase.hours * 60),
-                         _safe(purchase.note or ""), "", "", "", "", ""])
+                         safe(purchase.note or ""), "", "", "", "", ""])
     return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: quote them."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -46,6 +46,12 @@ def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_ser
         reference = gen_ticket(customer, category="technical_issue", steps_to_reproduce="1. open 2. click",
                                affected_account="ana").reference
         flujo = user_by_email("admin@flujo.example.com").organization_id
+        from sqlalchemy import select
+
+        from portal.extensions import db
+        from portal.onboarding.models import OnboardingSession
+
+        held = db.session.scalar(select(OnboardingSession.id).where(OnboardingSession.status == "held"))
     context = browser.new_context(bypass_csp=True, color_scheme=scheme)
     page = context.new_page()
     problems = {}
@@ -53,7 +59,11 @@ def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_ser
         ("customer@acme.example.com",
          ["/tickets/new", "/tickets/", f"/tickets/{reference}", f"/tickets/{reference}/filed", "/org"]),
         ("admin@flujo.example.com", ["/org"]),  # with the support-hours ledger
-        ("agent@portal.example.com", [f"/tickets/{reference}", f"/org/{flujo}"]),  # SLA clock, time and billing
+        ("admin@acme.example.com", ["/onboarding/", "/onboarding/week/3", f"/onboarding/sessions/{held}",
+                                    "/onboarding/feedback"]),
+        ("agent@portal.example.com", [f"/tickets/{reference}", f"/org/{flujo}", "/onboarding/expert/",
+                                      f"/onboarding/sessions/{held}"]),  # SLA clock, time and billing; sessions
+        ("admin@portal.example.com", ["/onboarding/admin/"]),
     ]
     for email, paths in visits:
         context.clear_cookies()

@@ -1,0 +1,508 @@
+"""The onboarding program's rules: the window, one session a week, booking,
+rescheduling and cancelling in time, running sessions, and feedback."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..auth.models import Organization, Role, User, utcnow
+from ..errors import DomainError
+from ..extensions import db
+from ..plans import services as plan_services
+from . import slots as slot_service
+from .models import AvailabilityRule, DayOff, ExpertProfile, OnboardingSession, ProgramFeedback, SessionStatus
+
+AREAS_FILE = Path(__file__).with_name("areas.toml")
+SCORES = ("usefulness", "clarity", "pace", "expert_score")
+QUESTIONS_MAX = 4000
+
+
+# --- feature areas ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Area:
+    key: str
+    name: str
+    name_es: str
+    tags: tuple[str, ...]
+
+    def label(self, lang: str) -> str:
+        return self.name_es if lang == "es" and self.name_es else self.name
+
+
+def areas() -> dict[str, Area]:
+    cached = current_app.extensions.get("portal.onboarding_areas")
+    if cached is None:
+        path = Path(current_app.config.get("ONBOARDING_AREAS_FILE") or AREAS_FILE)
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        cached = {key: Area(key, a["name"], a.get("name_es", ""), tuple(a.get("tags", [])))
+                  for key, a in data.get("areas", {}).items()}
+        current_app.extensions["portal.onboarding_areas"] = cached
+    return cached
+
+
+def materials(area_key: str, articles: list[dict], lang: str = "en") -> list[dict]:
+    """Published articles carrying any of the area's tags, in the reader's language when
+    there are any: guides first, then tutorials (the videos), FAQ and API docs."""
+    area = areas().get(area_key)
+    if area is None:
+        return []
+    wanted = set(area.tags)
+
+    def tags(article: dict) -> set[str]:
+        value = article.get("tags") or ""
+        return set(value.split(",") if isinstance(value, str) else value)
+
+    found = [a for a in articles if wanted & tags(a) and a.get("draft") != "yes"]
+    own = [a for a in found if a.get("lang") == lang]
+    order = {"guide": 0, "tutorial": 1, "faq": 2, "api": 3}
+    return sorted(own or found, key=lambda a: (order.get(a.get("type"), 9), a.get("title", "")))
+
+
+# --- the program -----------------------------------------------------------------
+
+@dataclass
+class Week:
+    number: int
+    starts_at: datetime  # naive UTC: local midnight of its first day
+    ends_at: datetime
+    session: OnboardingSession | None = None
+
+    @property
+    def last_day(self) -> date:
+        return (self.ends_at - timedelta(seconds=1)).date()
+
+
+@dataclass
+class Program:
+    organization: Organization
+    sessions_included: int
+    session_minutes: int
+    premium: bool
+    weeks: list[Week] = field(default_factory=list)
+    extra: list[OnboardingSession] = field(default_factory=list)
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.weeks[0].starts_at
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.weeks[-1].ends_at
+
+    @property
+    def booked(self) -> int:
+        return sum(1 for w in self.weeks if w.session is not None)
+
+    @property
+    def length(self) -> timedelta:
+        return timedelta(minutes=self.session_minutes)
+
+    def finished(self, now: datetime) -> bool:
+        """Every session held or missed, or the window over: time to ask for feedback."""
+        done = all(w.session is not None and w.session.status in (SessionStatus.HELD.value, SessionStatus.MISSED.value)
+                   for w in self.weeks)
+        return done or now >= self.ends_at
+
+
+class NoOnboarding(DomainError):
+    pass
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def program(organization: Organization) -> Program:
+    """The organization's program: weeks from its start date in its own time zone, and their sessions."""
+    plan = plan_services.plan_for(organization)
+    if plan is None or plan.spec.onboarding == "none" or plan.spec.onboarding_sessions == 0:
+        raise NoOnboarding("Your plan does not include an onboarding program.")
+    zone = ZoneInfo(organization.timezone)
+    result = Program(organization, plan.spec.onboarding_sessions, plan.spec.session_minutes,
+                     plan.spec.onboarding == "premium")
+    for n in range(1, plan.spec.onboarding_sessions + 1):
+        first = organization.started_on + timedelta(days=7 * (n - 1))
+        result.weeks.append(Week(n, _local_midnight(first, zone), _local_midnight(first + timedelta(days=7), zone)))
+    sessions = db.session.scalars(select(OnboardingSession).where(
+        OnboardingSession.organization_id == organization.id,
+        OnboardingSession.status != SessionStatus.CANCELLED.value).order_by(OnboardingSession.starts_at)).all()
+    for session in sessions:
+        if session.week is None:
+            result.extra.append(session)
+        elif 1 <= session.week <= len(result.weeks):
+            result.weeks[session.week - 1].session = session
+    return result
+
+
+def _lead() -> timedelta:
+    return timedelta(hours=current_app.config["ONBOARDING_MIN_LEAD_HOURS"])
+
+
+def week_slots(prog: Program, week: int, now: datetime | None = None) -> list[slot_service.Slot]:
+    if not 1 <= week <= len(prog.weeks):
+        raise DomainError(f"The program has weeks 1 to {len(prog.weeks)}.", "week")
+    w = prog.weeks[week - 1]
+    return slot_service.free_slots(w.starts_at, w.ends_at, prog.length, (now or utcnow()) + _lead())
+
+
+def extra_slots(length: timedelta, now: datetime | None = None) -> list[slot_service.Slot]:
+    """Slots for a training request outside the program: the next few weeks."""
+    now = now or utcnow()
+    horizon = now + timedelta(weeks=current_app.config["ONBOARDING_EXTRA_WEEKS"])
+    return slot_service.free_slots(now, horizon, length, now + _lead())
+
+
+class SlotTaken(DomainError):
+    """Someone else booked it first; ``nearest`` are the free slots closest to it."""
+
+    def __init__(self, nearest: list[slot_service.Slot]):
+        self.nearest = nearest
+        super().__init__("That slot was just taken by someone else.", "slot")
+
+
+def _nearest(candidates: list[slot_service.Slot], at: datetime, n: int = 3) -> list[slot_service.Slot]:
+    return sorted(candidates, key=lambda s: abs((s.starts_at - at).total_seconds()))[:n]
+
+
+def _check_slot(candidates: list[slot_service.Slot], expert_id: int, starts_at: datetime, now: datetime,
+                window: tuple[datetime, datetime] | None) -> None:
+    if starts_at < now:
+        raise DomainError("That time is in the past: pick one of the free slots shown.", "slot")
+    if window and not (window[0] <= starts_at < window[1]):
+        raise DomainError("That time is outside the week you picked.", "slot")
+    if starts_at < now + _lead():
+        hours = current_app.config["ONBOARDING_MIN_LEAD_HOURS"]
+        raise DomainError(f"Sessions are booked at least {hours} hours ahead, so the expert can prepare.", "slot")
+    if not any(s.expert_id == expert_id and s.starts_at == starts_at for s in candidates):
+        busy = db.session.scalar(select(OnboardingSession.id).where(
+            OnboardingSession.expert_id == expert_id, OnboardingSession.starts_at == starts_at,
+            OnboardingSession.status != SessionStatus.CANCELLED.value))
+        if busy:
+            raise SlotTaken(_nearest(candidates, starts_at))
+        raise DomainError("The expert is not available at that time: pick one of the free slots shown.", "slot")
+
+
+def _check_details(area: str, questions: str | None) -> str | None:
+    if area not in areas():
+        raise DomainError("Choose a feature area from the list.", "feature_area")
+    questions = (questions or "").strip()
+    if len(questions) > QUESTIONS_MAX:
+        raise DomainError(f"Questions can have at most {QUESTIONS_MAX:,} characters.", "questions")
+    return questions or None
+
+
+def _may_book(user: User) -> None:
+    if not user.role.is_customer or user.organization_id is None:
+        raise DomainError("Only customers book onboarding sessions.")
+
+
+def book(user: User, week: int, expert_id: int, starts_at: datetime, area: str, questions: str | None = None,
+         now: datetime | None = None) -> OnboardingSession:
+    """Book the program's session of ``week``. The database has the last word on double bookings."""
+    _may_book(user)
+    now = now or utcnow()
+    prog = program(user.organization)
+    if not 1 <= week <= len(prog.weeks):
+        raise DomainError(f"The program has {len(prog.weeks)} sessions, one a week: weeks 1 to {len(prog.weeks)}.",
+                          "week")
+    w = prog.weeks[week - 1]
+    if w.session is not None:
+        raise DomainError(f"Week {week} already has its session; reschedule it instead.", "week")
+    if now >= prog.ends_at:
+        raise DomainError("The onboarding window has closed. For more training, file a training request.", "week")
+    questions = _check_details(area, questions)
+    candidates = week_slots(prog, week, now)
+    _check_slot(candidates, expert_id, starts_at, now, (w.starts_at, w.ends_at))
+    return _insert(OnboardingSession(
+        organization_id=user.organization_id, booked_by_id=user.id, expert_id=expert_id, starts_at=starts_at,
+        ends_at=starts_at + prog.length, week=week, feature_area=area, questions=questions, created_at=now,
+        updated_at=now), candidates)
+
+
+def book_extra(user: User, ticket, expert_id: int, starts_at: datetime, area: str, questions: str | None = None,
+               now: datetime | None = None) -> OnboardingSession:
+    """An extra session for a training request, outside the program's window."""
+    _may_book(user)
+    if ticket.category.value != "training_request" or ticket.organization_id != user.organization_id:
+        raise DomainError("Extra sessions are booked from a training request.")
+    existing = db.session.scalar(select(OnboardingSession).where(
+        OnboardingSession.ticket_id == ticket.id, OnboardingSession.status == SessionStatus.BOOKED.value))
+    if existing is not None:
+        raise DomainError("This training request already has a session booked; reschedule it instead.")
+    now = now or utcnow()
+    questions = _check_details(area, questions)
+    plan = plan_services.plan_for(user.organization)
+    length = timedelta(minutes=plan.spec.session_minutes if plan else 60)
+    candidates = extra_slots(length, now)
+    _check_slot(candidates, expert_id, starts_at, now, None)
+    return _insert(OnboardingSession(
+        organization_id=user.organization_id, booked_by_id=user.id, expert_id=expert_id, starts_at=starts_at,
+        ends_at=starts_at + length, week=None, ticket_id=ticket.id, feature_area=area,
+        questions=questions or ticket.subject, created_at=now, updated_at=now), candidates)
+
+
+def _insert(session: OnboardingSession, candidates: list[slot_service.Slot]) -> OnboardingSession:
+    db.session.add(session)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if db.session.scalar(select(OnboardingSession.id).where(
+                OnboardingSession.organization_id == session.organization_id, OnboardingSession.week == session.week,
+                OnboardingSession.status != SessionStatus.CANCELLED.value)) and session.week is not None:
+            raise DomainError(f"Week {session.week} was just booked by a colleague.", "week") from None
+        raise SlotTaken([s for s in _nearest(candidates, session.starts_at, 4)
+                         if not (s.expert_id == session.expert_id and s.starts_at == session.starts_at)][:3]) from None
+    from . import notify
+
+    notify.booked(session)
+    return session
+
+
+def _notice() -> timedelta:
+    return timedelta(hours=current_app.config["ONBOARDING_CHANGE_NOTICE_HOURS"])
+
+
+def can_change(session: OnboardingSession, now: datetime | None = None) -> bool:
+    return session.status == SessionStatus.BOOKED.value and (now or utcnow()) <= session.starts_at - _notice()
+
+
+def _check_change(session: OnboardingSession, user: User, now: datetime) -> None:
+    if user.organization_id != session.organization_id:
+        raise DomainError("Only the customer's organization changes its sessions.")
+    if session.status != SessionStatus.BOOKED.value:
+        raise DomainError("Only a booked session can be changed.")
+    if not can_change(session, now):
+        hours = current_app.config["ONBOARDING_CHANGE_NOTICE_HOURS"]
+        raise DomainError(f"Sessions can be moved or cancelled up to {hours} hours before they start. "
+                          "For anything urgent, file a ticket.")
+
+
+def reschedule(session: OnboardingSession, user: User, expert_id: int, starts_at: datetime,
+               now: datetime | None = None) -> OnboardingSession:
+    now = now or utcnow()
+    _check_change(session, user, now)
+    if session.week is not None:
+        prog = program(session.organization)
+        w = prog.weeks[session.week - 1]
+        candidates, window = week_slots(prog, session.week, now), (w.starts_at, w.ends_at)
+    else:
+        candidates, window = extra_slots(session.ends_at - session.starts_at, now), None
+    _check_slot(candidates, expert_id, starts_at, now, window)
+    length = session.ends_at - session.starts_at
+    old = (session.expert_id, session.starts_at)
+    session.expert_id, session.starts_at, session.ends_at = expert_id, starts_at, starts_at + length
+    session.sequence += 1
+    session.updated_at = now
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise SlotTaken(_nearest(candidates, starts_at)) from None
+    from . import notify
+
+    notify.rescheduled(session, *old)
+    return session
+
+
+def cancel(session: OnboardingSession, user: User, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    _check_change(session, user, now)
+    session.status = SessionStatus.CANCELLED.value
+    session.sequence += 1
+    session.updated_at = now
+    db.session.commit()
+    from . import notify
+
+    notify.cancelled(session)
+
+
+def update_questions(session: OnboardingSession, user: User, questions: str | None) -> None:
+    if user.organization_id != session.organization_id or session.status != SessionStatus.BOOKED.value:
+        raise DomainError("Questions can be changed until the session is held.")
+    session.questions = _check_details(session.feature_area, questions)
+    session.updated_at = utcnow()
+    db.session.commit()
+
+
+# --- running sessions (experts) --------------------------------------------------
+
+def is_expert(user: User) -> bool:
+    return user.role in (Role.AGENT, Role.ADMIN) and db.session.get(ExpertProfile, user.id) is not None
+
+
+def record_outcome(session: OnboardingSession, expert: User, status: str, notes: str | None = None,
+                   follow_up: list[str] | None = None, known_slugs: set[str] | None = None,
+                   now: datetime | None = None) -> None:
+    """The expert marks a session held or missed, with notes and follow-up articles for the customer."""
+    if expert.role not in (Role.AGENT, Role.ADMIN):
+        raise DomainError("Only experts run sessions.")
+    if status not in (SessionStatus.HELD.value, SessionStatus.MISSED.value):
+        raise DomainError("A session is marked held or missed.", "status")
+    if session.status == SessionStatus.CANCELLED.value:
+        raise DomainError("This session was cancelled.", "status")
+    if (now or utcnow()) < session.starts_at:
+        raise DomainError("A session can be marked once it has started.", "status")
+    slugs = [s.strip() for s in follow_up or [] if s.strip()]
+    unknown = [s for s in slugs if known_slugs is not None and s not in known_slugs]
+    if unknown:
+        raise DomainError(f"No article with the address {unknown[0]!r}.", "follow_up")
+    session.status = status
+    session.notes = (notes or "").strip()[:8000] or None
+    session.follow_up = "\n".join(dict.fromkeys(slugs)) or None
+    session.updated_at = now or utcnow()
+    db.session.commit()
+
+
+def rate_session(session: OnboardingSession, user: User, rating) -> None:
+    """The customer's quick rating of a held session, 1 to 5."""
+    if user.organization_id != session.organization_id:
+        raise DomainError("Only the customer rates a session.")
+    if session.status != SessionStatus.HELD.value:
+        raise DomainError("A session can be rated once it has been held.", "rating")
+    session.rating = _score(rating, "rating")
+    db.session.commit()
+
+
+def _score(value, name: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        number = 0
+    if not 1 <= number <= 5:
+        raise DomainError("Give a score from 1 to 5.", name)
+    return number
+
+
+# --- feedback ----------------------------------------------------------------------
+
+def feedback_for(organization: Organization) -> ProgramFeedback | None:
+    return db.session.scalar(select(ProgramFeedback).where(ProgramFeedback.organization_id == organization.id))
+
+
+def feedback_editable(feedback: ProgramFeedback | None, now: datetime | None = None) -> bool:
+    days = current_app.config["ONBOARDING_FEEDBACK_EDIT_DAYS"]
+    return feedback is None or (now or utcnow()) <= feedback.submitted_at + timedelta(days=days)
+
+
+def submit_feedback(user: User, values: dict, now: datetime | None = None) -> ProgramFeedback:
+    """One submission per program; the same customer organization may edit it for a few days."""
+    _may_book(user)
+    now = now or utcnow()
+    prog = program(user.organization)
+    if not prog.finished(now):
+        raise DomainError("Feedback opens after your last session, or when the onboarding window ends.")
+    errors = {}
+    scores = {}
+    for name in SCORES:
+        try:
+            scores[name] = _score(values.get(name), name)
+        except DomainError as exc:
+            errors[name] = exc.message
+    comments = (values.get("comments") or "").strip()
+    if len(comments) > 5000:
+        errors["comments"] = "Comments can have at most 5,000 characters."
+    if errors:
+        exc = DomainError(next(iter(errors.values())), next(iter(errors)))
+        exc.errors = errors
+        raise exc
+    feedback = feedback_for(user.organization)
+    if feedback is not None and not feedback_editable(feedback, now):
+        raise DomainError("Feedback can be changed for a few days after it was sent; that time has passed.")
+    if feedback is None:
+        feedback = ProgramFeedback(organization_id=user.organization_id, submitted_at=now)
+        db.session.add(feedback)
+    feedback.user_id = user.id
+    for name, score in scores.items():
+        setattr(feedback, name, score)
+    feedback.comments = comments or None
+    feedback.updated_at = now
+    try:
+        db.session.commit()
+    except IntegrityError:  # a colleague sent it at the same moment: theirs stands, ours updates it
+        db.session.rollback()
+        return submit_feedback(user, values, now)
+    return feedback
+
+
+# --- experts' availability -------------------------------------------------------
+
+def make_expert(user: User, timezone: str, meeting_url: str) -> ExpertProfile:
+    if user.role not in (Role.AGENT, Role.ADMIN):
+        raise DomainError("Experts are agents or admins.")
+    try:
+        ZoneInfo(timezone)
+    except Exception:
+        raise DomainError(f"Unknown time zone {timezone!r}; use a name such as Europe/Madrid.", "timezone") from None
+    meeting_url = (meeting_url or "").strip()
+    if not meeting_url.startswith(("https://", "http://")):
+        raise DomainError("The meeting link starts with https://.", "meeting_url")
+    profile = db.session.get(ExpertProfile, user.id) or ExpertProfile(user_id=user.id)
+    profile.timezone, profile.meeting_url, profile.active = timezone, meeting_url[:300], True
+    db.session.add(profile)
+    db.session.commit()
+    return profile
+
+
+def set_availability(profile: ExpertProfile, windows: list[str]) -> None:
+    """Replace the weekly availability with windows such as "mon-fri 09:00-12:00"."""
+    from ..plans.calendar import CalendarError, Window
+
+    parsed = []
+    for text in windows:
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            window = Window.parse(text)
+        except CalendarError as exc:
+            raise DomainError(str(exc), "availability") from None
+        parsed.extend((day, window.open_minute, window.close_minute) for day in sorted(window.weekdays))
+    for i, (day, a, b) in enumerate(parsed):
+        if any(d == day and a < b2 and a2 < b for d, a2, b2 in parsed[i + 1:]):
+            raise DomainError("Two availability windows overlap on the same day.", "availability")
+    profile.rules.clear()
+    db.session.flush()
+    for day, a, b in parsed:
+        profile.rules.append(AvailabilityRule(weekday=day, start_minute=a, end_minute=b))
+    db.session.commit()
+
+
+def add_day_off(profile: ExpertProfile, starts_on: date, ends_on: date | None = None,
+                note: str | None = None) -> DayOff:
+    ends_on = ends_on or starts_on
+    if ends_on < starts_on:
+        raise DomainError("The last day off comes after the first.", "ends_on")
+    day_off = DayOff(starts_on=starts_on, ends_on=ends_on, note=(note or "").strip()[:200] or None)
+    profile.days_off.append(day_off)
+    db.session.commit()
+    return day_off
+
+
+def remove_day_off(profile: ExpertProfile, day_off_id: int) -> None:
+    for day_off in list(profile.days_off):
+        if day_off.id == day_off_id:
+            profile.days_off.remove(day_off)
+    db.session.commit()
+
+
+def sessions_between(start: datetime, end: datetime, expert_id: int | None = None) -> list[OnboardingSession]:
+    query = select(OnboardingSession).where(OnboardingSession.starts_at >= start, OnboardingSession.starts_at < end,
+                                            OnboardingSession.status != SessionStatus.CANCELLED.value)
+    if expert_id is not None:
+        query = query.where(OnboardingSession.expert_id == expert_id)
+    return list(db.session.scalars(query.order_by(OnboardingSession.starts_at)))
+
+
+def mark_no_longer_expert(profile: ExpertProfile) -> None:
+    db.session.execute(update(ExpertProfile).where(ExpertProfile.user_id == profile.user_id).values(active=False))
+    db.session.commit()

@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, flash, render_template, request
 from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -45,6 +45,22 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def flash_result(action, success: str) -> bool:
+    """Run a service call behind a form that redirects afterwards: a broken rule
+    (DomainError) becomes an error flash and rolls back; success flashes ``success``."""
+    from .errors import DomainError
+    from .extensions import db
+
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return False
+    flash(success, "success")
+    return True
 
 
 def roles_required(*roles):

@@ -18,7 +18,7 @@ from ..auth.models import Role, utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..kb import search as kb_search
-from ..web import roles_required, wants_fragment
+from ..web import flash_result, roles_required, wants_fragment
 from . import bp, services
 from .ics import session_calendar
 from .models import ExpertProfile, OnboardingSession, SessionStatus
@@ -194,13 +194,8 @@ def _own_session(session_id) -> OnboardingSession:
 @login_required
 def questions(session_id):
     item = _own_session(session_id)
-    try:
-        services.update_questions(item, current_user, request.form.get("questions"))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Your questions were saved; the expert sees them."), "success")
+    flash_result(lambda: services.update_questions(item, current_user, request.form.get("questions")),
+                 _("Your questions were saved; the expert sees them."))
     return redirect(url_for("onboarding.session", session_id=item.id))
 
 
@@ -208,14 +203,10 @@ def questions(session_id):
 @login_required
 def cancel(session_id):
     item = _own_session(session_id)
-    try:
-        services.cancel(item, current_user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("onboarding.session", session_id=item.id))
-    flash(_("The session is cancelled. You can book that week again."), "success")
-    return redirect(url_for("onboarding.index"))
+    if flash_result(lambda: services.cancel(item, current_user),
+                    _("The session is cancelled. You can book that week again.")):
+        return redirect(url_for("onboarding.index"))
+    return redirect(url_for("onboarding.session", session_id=item.id))
 
 
 @bp.route("/sessions/<int:session_id>/reschedule", methods=["GET", "POST"])
@@ -247,13 +238,8 @@ def reschedule(session_id):
 @login_required
 def rate(session_id):
     item = _own_session(session_id)
-    try:
-        services.rate_session(item, current_user, request.form.get("rating"))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Thank you for rating the session."), "success")
+    flash_result(lambda: services.rate_session(item, current_user, request.form.get("rating")),
+                 _("Thank you for rating the session."))
     return redirect(url_for("onboarding.session", session_id=item.id))
 
 
@@ -264,14 +250,9 @@ def outcome(session_id):
     """The expert marks the session held or missed, with notes and follow-up articles."""
     item = _session_or_404(session_id)
     slugs = [s.strip() for s in request.form.get("follow_up", "").replace(",", "\n").splitlines()]
-    try:
-        services.record_outcome(item, current_user, request.form.get("status", ""), request.form.get("notes"), slugs,
-                                known_slugs={a["slug"] for a in _articles()})
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Session updated; the customer sees your notes."), "success")
+    flash_result(lambda: services.record_outcome(
+        item, current_user, request.form.get("status", ""), request.form.get("notes"), slugs,
+        known_slugs={a["slug"] for a in _articles()}), _("Session updated; the customer sees your notes."))
     return redirect(url_for("onboarding.session", session_id=item.id))
 
 
@@ -381,13 +362,8 @@ def add_day_off():
     except ValueError:
         flash(_("Enter dates like 2026-12-24."), "error")
         return redirect(url_for("onboarding.expert"))
-    try:
-        services.add_day_off(profile, first, last, request.form.get("note"))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Day off saved: no sessions can be booked then."), "success")
+    flash_result(lambda: services.add_day_off(profile, first, last, request.form.get("note")),
+                 _("Day off saved: no sessions can be booked then."))
     return redirect(url_for("onboarding.expert"))
 
 

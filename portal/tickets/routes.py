@@ -16,7 +16,7 @@ from ..kb import services as kb_services
 from ..plans import hours, sla
 from ..plans import services as plan_services
 from ..plans.models import TimeEntry
-from ..web import render_page_or_fragment, wants_fragment
+from ..web import flash_result, render_page_or_fragment, wants_fragment
 from . import bp, services
 from . import attachments
 from .attachments import Upload, limits, path_of, thumbnail_path
@@ -287,12 +287,8 @@ def confirm(reference):
     ticket = _ticket_or_404(reference)
     if not current_user.role.is_customer:  # the global CSRF check has already run
         abort(403)
-    try:
-        services.confirm_solution(ticket, current_user)
-    except DomainError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(_("Thank you. The ticket is closed."), "success")
+    flash_result(lambda: services.confirm_solution(ticket, current_user),
+                 _("Thank you. The ticket is closed."))
     return redirect(url_for("tickets.detail", reference=ticket.reference))
 
 
@@ -303,12 +299,8 @@ def reopen(reference):
     form = ReopenForm()
     if not current_user.role.is_customer or not form.validate_on_submit():
         abort(400)
-    try:
-        services.reopen(ticket, current_user, form.reason.data or "")
-    except DomainError as exc:
-        flash(exc.message, "error")
-    else:
-        flash(_("The ticket is open again; an agent will get back to you."), "success")
+    flash_result(lambda: services.reopen(ticket, current_user, form.reason.data or ""),
+                 _("The ticket is open again; an agent will get back to you."))
     return redirect(url_for("tickets.detail", reference=ticket.reference))
 
 
@@ -386,14 +378,8 @@ def time_preview(reference):
 def billing(reference):
     """Agents: escalated to development, caused by our bug."""
     ticket = _staff_ticket_or_404(reference)
-    try:
-        hours.set_billing_flags(ticket, current_user, escalated=request.form.get("escalated") == "y",
-                                bug=request.form.get("bug") == "y")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Billing updated."), "success")
+    flash_result(lambda: hours.set_billing_flags(ticket, current_user, escalated=request.form.get("escalated") == "y",
+                                                 bug=request.form.get("bug") == "y"), _("Billing updated."))
     return redirect(url_for("tickets.detail", reference=ticket.reference, _anchor="time-panel"))
 
 

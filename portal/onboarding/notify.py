@@ -97,3 +97,16 @@ def cancelled(session: OnboardingSession) -> None:
           cancelled=True)
     _send(session.expert.user, session, lambda: _("Cancelled: %(title)s", title=title(session)),
           lambda: _("%(org)s cancelled a session with you.", org=session.organization.name), cancelled=True)
+
+
+def ask_feedback(session: OnboardingSession) -> None:
+    """After the program's last session: two minutes of feedback, please."""
+    user = session.booked_by
+    if user is None or not user.active:
+        return
+    link = f"{current_app.config['BASE_URL'].rstrip('/')}/onboarding/feedback"
+    with force_locale(user.locale or "en"):
+        text = "\n\n".join([_("Hello %(name)s,", name=user.name),
+                             _("Your onboarding program is complete. How was it? A few scores and your comments "
+                               "take two minutes and help us improve the program for the next customers."), link])
+        mail.send(user.email, _("How was your onboarding?"), text)

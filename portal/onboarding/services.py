@@ -356,11 +356,18 @@ def record_outcome(session: OnboardingSession, expert: User, status: str, notes:
     unknown = [s for s in slugs if known_slugs is not None and s not in known_slugs]
     if unknown:
         raise DomainError(f"No article with the address {unknown[0]!r}.", "follow_up")
+    first_outcome = session.status == SessionStatus.BOOKED.value
     session.status = status
     session.notes = (notes or "").strip()[:8000] or None
     session.follow_up = "\n".join(dict.fromkeys(slugs)) or None
     session.updated_at = now or utcnow()
     db.session.commit()
+    if first_outcome and session.week is not None and feedback_for(session.organization) is None:
+        done = (SessionStatus.HELD.value, SessionStatus.MISSED.value)
+        if all(w.session is not None and w.session.status in done for w in program(session.organization).weeks):
+            from . import notify
+
+            notify.ask_feedback(session)  # that was the program's last session
 
 
 def rate_session(session: OnboardingSession, user: User, rating) -> None:

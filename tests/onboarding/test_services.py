@@ -173,3 +173,25 @@ def test_experts_availability_is_validated(app):
         services.set_availability(profile, ["weekdays 9-5"])
     services.set_availability(profile, ["mon 09:00-12:00", "", "wed 14:00-16:00"])
     assert [(r.weekday, r.start_minute) for r in profile.rules] == [(0, 540), (2, 840)]
+
+
+def test_the_last_session_done_asks_for_feedback_once(app, expert):
+    from pathlib import Path
+
+    mail_dir = Path(app.config["MAIL_DIR"])
+    before = set(mail_dir.glob("*.eml")) if mail_dir.exists() else set()
+    customer = new_customer(START)
+    sessions = [services.book(customer, week, expert.user_id, datetime(2026, 11, 30, 10) + timedelta(weeks=week - 1),
+                              "tickets", now=NOW) for week in (1, 2, 3, 4)]
+    later = datetime(2027, 1, 1)
+
+    def asked():
+        return [p for p in set(mail_dir.glob("*.eml")) - before if "How was your onboarding?" in p.read_text()]
+
+    for session in sessions[:3]:
+        services.record_outcome(session, expert.user, "held", now=later)
+    assert asked() == []
+    services.record_outcome(sessions[3], expert.user, "missed", now=later)
+    assert len(asked()) == 1
+    services.record_outcome(sessions[3], expert.user, "held", "Caught up after all.", now=later)
+    assert len(asked()) == 1  # a correction does not ask again

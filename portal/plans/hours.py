@@ -41,6 +41,11 @@ class Period:
     def last_day(self) -> date:
         return self.end - timedelta(days=1)
 
+    @property
+    def day_before(self) -> date:
+        """A day of the previous period."""
+        return self.start - timedelta(days=1)
+
 
 def period_for(organization: Organization, spec: SupportHoursSpec, day: date) -> Period:
     """The contract period holding ``day``: consecutive blocks of ``period_months`` from the start date."""

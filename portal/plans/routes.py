@@ -1,13 +1,12 @@
 """The organization page: its plan's targets and hours, the quota, the support-hours balance and ledger."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from flask import Response, abort, render_template
+from flask import Response, abort, render_template, request
 from flask_login import current_user, login_required
 
-from ..auth.models import Organization, Role
+from ..auth.models import Organization, Role, utcnow
 from ..extensions import db
-from ..auth.models import utcnow
 from . import bp, hours, services
 
 UPCOMING_DAYS = 60
@@ -43,11 +42,20 @@ def plan(org_id=None):
             name = calendar.holiday_name(day)
             if name:
                 closed_days.append((day, name))
+    balance = hours.balance(organization, _period_day()) if _sees_hours() else None
     return render_template(
         "plans/plan.html", organization=organization, plan=plan, calendar=calendar, closed_days=closed_days,
         quota=services.quota(organization), ends_on=services.ends_on(organization, plan) if plan else None,
-        balance=hours.balance(organization) if _sees_hours() else None, own=org_id is None,
+        balance=balance, own=org_id is None, today=utcnow().date(),
     )
+
+
+def _period_day():
+    """``?period=YYYY-MM-DD`` picks the contract period holding that day (default: today's)."""
+    try:
+        return date.fromisoformat(request.args.get("period", ""))
+    except ValueError:
+        return None
 
 
 @bp.get("/org/hours.csv")
@@ -57,7 +65,7 @@ def hours_csv(org_id=None):
     organization = _organization(org_id)
     if not _sees_hours():
         abort(403)
-    balance = hours.balance(organization)
+    balance = hours.balance(organization, _period_day())
     if balance is None:
         abort(404)
     name = f"support-hours-{organization.id}-{balance.period.start.isoformat()}.csv"

@@ -5,7 +5,9 @@ import io
 from datetime import date, timedelta
 
 from portal.auth.models import Role, utcnow
+from portal.extensions import db
 from portal.plans import hours
+from portal.plans.models import TimeEntry
 from tests.conftest import csrf_token
 from tests.factories import gen_org, gen_ticket, gen_user
 
@@ -129,3 +131,23 @@ def test_buy_hours_command(app):
     assert runner.invoke(args=["plans", "buy-hours", "Hours Buyer", "-3"]).exit_code != 0
     assert runner.invoke(args=["plans", "buy-hours", "Nobody", "3"]).exit_code != 0
     assert hours.balance(org).bought_minutes == 30 * 60
+
+
+def test_earlier_contract_periods_stay_readable(app, client, auth):
+    org = gen_org(plan="contract", started_on=date.today() - timedelta(days=400))
+    admin = gen_user(Role.CUSTOMER_ADMIN, org=org)
+    ticket = gen_ticket(gen_user(Role.CUSTOMER, org=org), subject="Last year's query")
+    agent = gen_user(Role.AGENT)
+    hours.log_time(ticket, agent, 50, worked_on=ticket.created_at.date())  # this period
+    first = hours.period_for(org, hours.plan_for(org).spec.support_hours, date.today() - timedelta(days=390))
+    db.session.add(TimeEntry(ticket_id=ticket.id, organization_id=org.id, agent_id=agent.id, minutes=20,
+                             worked_on=first.start + timedelta(days=3)))
+    db.session.commit()
+    auth.login(admin.email)
+    page = client.get("/org").get_data(as_text=True)
+    assert "Previous period" in page and "Next period" not in page and "50 min" in page
+    page = client.get(f"/org?period={first.start.isoformat()}").get_data(as_text=True)
+    assert "Next period" in page and "Previous period" not in page and "30 min" in page  # 20 logged, 30 billed
+    body = client.get(f"/org/hours.csv?period={first.start.isoformat()}").get_data(as_text=True)
+    assert ",20," in body and ",50," not in body
+    assert client.get("/org?period=not-a-date").status_code == 200

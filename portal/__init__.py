@@ -74,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .tickets.cli import tickets_cli
     from .plans.cli import plans_cli, sla_cli
     from .onboarding import bp as onboarding_bp
+    from .agent import bp as agent_bp
     from .onboarding.cli import expert_cli
     from .demo import seed_demo_command
 
@@ -83,6 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(tickets_bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(onboarding_bp)
+    app.register_blueprint(agent_bp)
     app.cli.add_command(expert_cli)
     app.cli.add_command(plans_cli)
     app.cli.add_command(sla_cli)

@@ -190,11 +190,13 @@ def set_billing_flags(ticket, agent: User, escalated: bool | None = None, bug: b
     db.session.commit()
 
 
-def preview(ticket, extra_minutes: int = 0, escalated: bool | None = None, bug: bool | None = None) -> tuple[int, int]:
-    """(logged, billed) minutes for the ticket in the current period if ``extra_minutes`` were logged now."""
+def preview(ticket, extra_minutes: int = 0, escalated: bool | None = None,
+            bug: bool | None = None) -> tuple[int, int] | None:
+    """(logged, billed) minutes for the ticket in the current period if ``extra_minutes`` were
+    logged now; None when the plan keeps no hours ledger (time is recorded, not billed)."""
     plan = plan_for(ticket.organization)
     if plan is None or plan.spec.support_hours is None:
-        return 0, 0
+        return None
     spec = plan.spec.support_hours
     period = period_for(ticket.organization, spec, utcnow().date())
     logged = sum(db.session.scalars(select(TimeEntry.minutes).where(

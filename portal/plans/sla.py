@@ -67,6 +67,7 @@ def recompute(ticket) -> None:
     found = _plan_and_calendar(ticket)
     if found is None:
         ticket.first_response_due = ticket.resolution_due = None
+        refresh_queue_due(ticket)
         return
     plan, calendar = found
     paused = timedelta(seconds=ticket.sla_paused_seconds or 0)
@@ -74,6 +75,17 @@ def recompute(ticket) -> None:
     resolution = plan.resolution_target(ticket.priority.value, ticket.category.value)
     ticket.first_response_due = calendar.add(ticket.created_at, response.due + paused) if response else None
     ticket.resolution_due = calendar.add(ticket.created_at, resolution.due + paused) if resolution else None
+    refresh_queue_due(ticket)
+
+
+def refresh_queue_due(ticket) -> None:
+    """Keep ``sla_next_due``, the agents' queue order, on the clock that runs now."""
+    from ..tickets.models import NO_CLOCK, Status
+
+    due = None
+    if ticket.status not in (Status.SOLVED, Status.CLOSED) and ticket.sla_paused_since is None:
+        due = ticket.first_response_due if ticket.first_response_at is None else ticket.resolution_due
+    ticket.sla_next_due = due or NO_CLOCK
 
 
 def status_changed(ticket, old_status, new_status, now: datetime) -> None:
@@ -96,6 +108,7 @@ def agent_replied(ticket, now: datetime) -> None:
     """The first public reply from an agent stops the first-response clock."""
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+        refresh_queue_due(ticket)
 
 
 def clock(ticket, now: datetime | None = None) -> Clock | None:

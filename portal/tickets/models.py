@@ -12,6 +12,11 @@ from ..auth.models import Organization, User, utcnow
 from ..extensions import db
 
 
+# Tickets with no running SLA clock (paused, answered without a resolution target,
+# solved, closed) sort after every due time in the agents' queue.
+NO_CLOCK = datetime(9999, 12, 31)
+
+
 def _enum(cls):
     return db.Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
 
@@ -104,6 +109,8 @@ class Ticket(db.Model):
     response_breached_at: Mapped[datetime | None]
     resolution_at_risk_at: Mapped[datetime | None]
     resolution_breached_at: Mapped[datetime | None]
+    # When the clock that runs now is due: the agents' queue sorts on it (NO_CLOCK when none runs).
+    sla_next_due: Mapped[datetime] = mapped_column(default=lambda: NO_CLOCK)
     # Billing (portal.plans.hours): development stepped in; the cause was our bug.
     escalated_to_development: Mapped[bool] = mapped_column(default=False)
     caused_by_bug: Mapped[bool] = mapped_column(default=False)
@@ -115,7 +122,10 @@ class Ticket(db.Model):
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="ticket", order_by="Attachment.id")
 
-    __table_args__ = (Index("ix_tickets_status_waiting_since", "status", "waiting_since"),)
+    __table_args__ = (
+        Index("ix_tickets_status_waiting_since", "status", "waiting_since"),
+        Index("ix_tickets_queue", "sla_next_due", "id"),
+    )
 
     @property
     def priority_overridden(self) -> bool:

@@ -15,8 +15,8 @@ from ..extensions import db
 from ..plans import services as plan_services
 from ..plans import sla
 from . import notify
-from .models import (Category, FeatureState, Level, Message, Priority, SavedDraft, Status, Suggestion, Ticket,
-                     TicketCounter, TicketEvent)
+from .models import (NO_CLOCK, Category, FeatureState, Level, Message, Priority, SavedDraft, Status, Suggestion,
+                     Ticket, TicketCounter, TicketEvent)
 
 # Impact x urgency -> priority (PRODUCT.md, seed 004).
 PRIORITY_MATRIX = {
@@ -282,6 +282,7 @@ def _set_status(ticket: Ticket, actor: User | None, status: Status, now: datetim
         ticket.solved_at = now
     if status is Status.CLOSED:
         ticket.closed_at = now
+    sla.refresh_queue_due(ticket)
 
 
 # --- the conversation and the lifecycle ---------------------------------------
@@ -431,7 +432,7 @@ def autoclose(days: int, now: datetime | None = None, remind_days: int = 2) -> t
         flipped = db.session.execute(
             update(Ticket)
             .where(Ticket.id == ticket_id, Ticket.status == Status.WAITING_ON_CUSTOMER, Ticket.waiting_since <= cutoff)
-            .values(status=Status.CLOSED, closed_at=now, updated_at=now, waiting_since=None)
+            .values(status=Status.CLOSED, closed_at=now, updated_at=now, waiting_since=None, sla_next_due=NO_CLOCK)
             .returning(Ticket.reference).execution_options(synchronize_session=False)
         ).scalar()
         if flipped:

@@ -58,6 +58,58 @@
     if (button) setTimeout(function () { button.disabled = true; }, 0);
   });
 
+  // Agents' queue: j/k move through the rows, Enter opens, x selects, ? lists the keys;
+  // r starts a reply on a ticket page. The current row survives the live refresh.
+  var currentRef = null;
+  function queueRows() {
+    return Array.prototype.slice.call(document.querySelectorAll("#queue-rows tr.queue-row"));
+  }
+  function setCurrent(row) {
+    queueRows().forEach(function (r) { r.classList.remove("is-current"); });
+    if (!row) return;
+    row.classList.add("is-current");
+    row.tabIndex = -1;
+    row.focus();
+    currentRef = row.dataset.ref;
+  }
+  function toggleKeysHelp() {
+    var help = document.getElementById("keys-help");
+    if (!help) return false;
+    if (help.open) help.close(); else help.showModal();
+    return true;
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable], dialog")) return;
+    var rows = queueRows();
+    var index = rows.findIndex(function (r) { return r.classList.contains("is-current"); });
+    if (rows.length && (event.key === "j" || event.key === "k")) {
+      event.preventDefault();
+      setCurrent(rows[event.key === "j" ? Math.min(index + 1, rows.length - 1) : Math.max(index - 1, 0)]);
+    } else if (event.key === "Enter" && index >= 0 && target === rows[index]) {
+      event.preventDefault();
+      rows[index].querySelector("a").click();
+    } else if (event.key === "x" && index >= 0) {
+      event.preventDefault();
+      var box = rows[index].querySelector("input[name=ticket]");
+      box.checked = !box.checked;
+    } else if (event.key === "r") {
+      var reply = document.querySelector("form[action$='/reply'] textarea");
+      if (reply) { event.preventDefault(); reply.focus(); }
+    } else if (event.key === "?" && toggleKeysHelp()) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-keys-help]")) toggleKeysHelp();
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!currentRef) return;
+    var row = document.querySelector("#queue-rows tr[data-ref='" + currentRef + "']");
+    if (row) row.classList.add("is-current");
+  });
+
   // Selects marked auto-submit (the language switch) submit on change.
   document.addEventListener("change", function (event) {
     if (event.target.matches("select.auto-submit")) event.target.form.requestSubmit();

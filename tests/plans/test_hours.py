@@ -41,6 +41,8 @@ def test_balance_applies_the_plans_billing_rules(app):
     assert balance.bought_minutes == 20 * 60 + 150 and balance.used_minutes == 90
     assert balance.left_minutes == 1350 - 90 and balance.state == "ok"
     assert hours.preview(plain, 45) == (55, 55)
+    no_ledger = gen_ticket(gen_user(Role.CUSTOMER, org=gen_org(plan="unknown-plan")))
+    assert hours.preview(no_ledger, 45) is None and hours.balance(no_ledger.organization) is None
     kinds = [e.kind for e in escalated.events] + [e.kind for e in bug.events]
     assert "escalated" in kinds and "bug" in kinds
 

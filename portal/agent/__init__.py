@@ -1,0 +1,7 @@
+"""The agents' workspace: the queue by time left on the SLA."""
+
+from flask import Blueprint
+
+bp = Blueprint("agent", __name__, url_prefix="/agent")
+
+from . import routes  # noqa: E402,F401

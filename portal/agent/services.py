@@ -1,0 +1,151 @@
+"""The queue: open tickets by time left on the SLA, with filters, search and keyset pages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy.orm import selectinload
+
+from ..auth.models import Role, User, utcnow
+from ..errors import DomainError
+from ..extensions import db
+from ..tickets import services as tickets
+from ..tickets.models import Category, Priority, Status, Ticket
+
+PAGE = 50
+ACTIVE = (Status.NEW, Status.OPEN, Status.WAITING_ON_CUSTOMER)
+REFERENCE = re.compile(r"^\d{4}-\d{5}$")
+
+
+@dataclass
+class Filters:
+    status: str = "active"  # active, new, open, waiting_on_customer, solved, closed, all
+    priority: str = ""
+    category: str = ""
+    organization: str = ""  # an organization id
+    assignee: str = ""  # "", "mine", "none" or a user id
+    risk: str = ""  # "", "at_risk", "breached"
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> Filters:
+        return cls(**{name: (args.get(name) or "").strip()[:200] for name in cls.__dataclass_fields__})
+
+    def query_args(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v and not (k == "status" and v == "active")}
+
+
+def cursor(ticket: Ticket) -> str:
+    """A ticket's place in the queue, for keyset pages."""
+    return f"{ticket.sla_next_due.isoformat()}~{ticket.id}"
+
+
+def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
+    try:
+        due, ticket_id = (value or "").split("~", 1)
+        return datetime.fromisoformat(due), int(ticket_id)
+    except ValueError:
+        return None
+
+
+def _search(q: str):
+    if REFERENCE.match(q):
+        return Ticket.reference == q
+    if db.session.get_bind().dialect.name == "postgresql":
+        document = func.to_tsvector("simple", Ticket.subject + " " + Ticket.description)
+        return document.op("@@")(func.plainto_tsquery("simple", q))
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    words = [w for w in escaped.split() if w][:8]
+    return and_(*[or_(Ticket.subject.ilike(f"%{w}%", escape="\\"), Ticket.description.ilike(f"%{w}%", escape="\\"))
+                  for w in words])
+
+
+def queue(agent: User, filters: Filters, after: tuple[datetime, int] | None = None, limit: int = PAGE,
+          now: datetime | None = None) -> tuple[list[Ticket], str | None]:
+    """One page of the queue, most urgent first: overdue, then due soonest, then tickets with no
+    running clock. Returns the tickets and the cursor of the next page (None at the end)."""
+    now = now or utcnow()
+    query = select(Ticket).options(selectinload(Ticket.organization), selectinload(Ticket.requester),
+                                   selectinload(Ticket.assignee))
+    if filters.status in ("", "active"):
+        query = query.where(Ticket.status.in_(ACTIVE))
+    elif filters.status != "all":
+        try:
+            query = query.where(Ticket.status == Status(filters.status))
+        except ValueError:
+            raise DomainError("Unknown status filter.", "status") from None
+    for name, enum_cls, column in (("priority", Priority, Ticket.priority), ("category", Category, Ticket.category)):
+        value = getattr(filters, name)
+        if value:
+            try:
+                query = query.where(column == enum_cls(value))
+            except ValueError:
+                raise DomainError(f"Unknown {name} filter.", name) from None
+    if filters.organization.isdigit():
+        query = query.where(Ticket.organization_id == int(filters.organization))
+    if filters.assignee == "mine":
+        query = query.where(Ticket.assignee_id == agent.id)
+    elif filters.assignee == "none":
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif filters.assignee.isdigit():
+        query = query.where(Ticket.assignee_id == int(filters.assignee))
+    if filters.risk == "breached":
+        query = query.where(Ticket.sla_next_due < now)
+    elif filters.risk == "at_risk":
+        query = query.where(Ticket.sla_next_due >= now, or_(
+            and_(Ticket.first_response_at.is_(None), Ticket.response_at_risk_at.is_not(None)),
+            and_(Ticket.first_response_at.is_not(None), Ticket.resolution_at_risk_at.is_not(None))))
+    if filters.q:
+        query = query.where(_search(filters.q))
+    if after is not None:
+        query = query.where(tuple_(Ticket.sla_next_due, Ticket.id) > tuple_(*after))
+    rows = list(db.session.scalars(query.order_by(Ticket.sla_next_due, Ticket.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (cursor(rows[-1]) if more and rows else None)
+
+
+def agents() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.role.in_([Role.AGENT, Role.ADMIN]),
+                                                      User.active.is_(True)).order_by(User.name)))
+
+
+def claim(ticket: Ticket, agent: User) -> None:
+    """Take the ticket: assign it to oneself (and open it if new)."""
+    if ticket.assignee_id is not None and ticket.assignee_id != agent.id:
+        raise DomainError(f"{ticket.reference} is already assigned to {ticket.assignee.name}.")
+    tickets.assign(ticket, agent, agent)
+
+
+BULK_ACTIONS = ("assign", "status", "close")
+
+
+def bulk(agent: User, references: list[str], action: str, value: str = "") -> tuple[list[str], dict[str, str]]:
+    """Apply one action to many tickets; returns (changed references, {reference: why not})."""
+    if action not in BULK_ACTIONS:
+        raise DomainError("Choose an action for the selected tickets.", "action")
+    if not references:
+        raise DomainError("Select at least one ticket.", "ticket")
+    assignee = None
+    if action == "assign" and value:
+        assignee = db.session.get(User, int(value)) if value.isdigit() else None
+        if assignee is None or assignee.role not in (Role.AGENT, Role.ADMIN):
+            raise DomainError("Choose an agent to assign the tickets to.", "value")
+    changed, refused = [], {}
+    for reference in dict.fromkeys(references):
+        try:
+            ticket = tickets.get_ticket(agent, reference)
+            if action == "assign":
+                tickets.assign(ticket, agent, assignee)
+            elif action == "status":
+                tickets.change_status(ticket, agent, value)
+            else:
+                tickets.change_status(ticket, agent, Status.CLOSED.value, "closed from the queue")
+            changed.append(reference)
+        except DomainError as exc:
+            db.session.rollback()
+            refused[reference] = exc.message
+    return changed, refused

@@ -1,0 +1,70 @@
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.plans.models import TimeEntry
+from portal.tickets.models import Ticket
+
+pytestmark = pytest.mark.browser
+
+
+def _sign_in(page, live_server, email):
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("portal-demo")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".flash")).to_contain_text("Welcome back")
+
+
+def test_agent_claims_the_most_urgent_ticket_with_the_keyboard_replies_and_logs_time(page, live_server, live_app,
+                                                                                        page_errors):
+    from portal.demo import seed_demo
+
+    with live_app.app_context():
+        seed_demo()
+    _sign_in(page, live_server, "agent@portal.example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").click()
+    rows = page.locator("#queue-rows tr.queue-row")
+    expect(rows.first).to_contain_text("Overdue")  # the premium P1 filed an hour ago
+    urgent = rows.first.get_attribute("data-ref")
+
+    page.keyboard.press("?")
+    help_box = page.locator("#keys-help")
+    expect(help_box).to_be_visible()
+    help_box.get_by_role("button", name="Close").click()
+    expect(help_box).to_be_hidden()
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(rows.nth(1)).to_have_class("queue-row is-current")
+    page.keyboard.press("k")
+    expect(rows.first).to_have_class("queue-row row-overdue is-current")
+    page.keyboard.press("x")
+    expect(rows.first.locator("input[name=ticket]")).to_be_checked()
+    rows.first.get_by_role("button", name="Claim").click()
+    expect(page.locator(".flash")).to_contain_text(f"{urgent} is yours")
+
+    page.keyboard.press("j")  # after the reload the first row is still the most urgent: now claimed
+    expect(rows.first).to_contain_text("Sam Agent")
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_contain_text("No podemos iniciar sesión")
+    page.keyboard.press("r")
+    reply = page.locator("form[action$='/reply'] textarea")
+    expect(reply).to_be_focused()
+    reply.fill("Hemos reiniciado el servicio de sesiones; pruebe de nuevo, por favor.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".flash")).to_contain_text("Your reply was sent")
+    page.locator("#time-minutes").fill("25")
+    expect(page.locator("#time-preview")).to_contain_text("not billed")  # a premium plan: no hours ledger
+    page.get_by_role("button", name="Log time").click()
+    expect(page.locator(".flash")).to_contain_text("Time logged")
+    with live_app.app_context():
+        ticket = db.session.scalar(select(Ticket).where(Ticket.reference == urgent))
+        assert ticket.assignee.email == "agent@portal.example.com" and ticket.first_response_at is not None
+        assert db.session.scalar(select(TimeEntry.minutes).where(TimeEntry.ticket_id == ticket.id)) == 25
+
+    page.context.clear_cookies()
+    _sign_in(page, live_server, "cliente@nubes.example.com")
+    page.goto(f"{live_server}/tickets/{urgent}")
+    expect(page.get_by_text("Hemos reiniciado el servicio de sesiones")).to_be_visible()
+    assert page_errors == []

@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import pg  # noqa: E402  (bench/pg.py)
 import search as search_bench  # noqa: E402  (bench/search.py: the synthetic KB)
 
 from portal.kb.search import reindex  # noqa: E402
@@ -218,10 +219,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=15, help="tickets per filing customer")
     parser.add_argument("--postgres", help="a PostgreSQL URL for the filing run (default: from PG* variables if set)")
     args = parser.parse_args()
-    if not args.postgres and os.environ.get("PGHOST") and os.environ.get("PGDATABASE"):
-        args.postgres = ("postgresql+psycopg://{PGUSER}:{PGPASSWORD}@{PGHOST}:{PGPORT}/{PGDATABASE}"
-                         .format(**{k: os.environ.get(k, "") for k in ("PGUSER", "PGPASSWORD", "PGHOST", "PGPORT",
-                                                                       "PGDATABASE")}))
+    args.postgres = args.postgres or pg.url_from_environment()
     rng = random.Random(11)
     vocab = search_bench.vocabulary(rng=random.Random(11))
     print(f"machine: {os.cpu_count()} cores; gunicorn on 127.0.0.1")
@@ -267,13 +265,7 @@ def main() -> None:
             print("\n(no PostgreSQL: pass --postgres URL or run under pg_virtualenv for the second filing run)")
         for label, url in runs:
             if label == "PostgreSQL":
-                from sqlalchemy import create_engine, text
-
-                engine = create_engine(url)
-                with engine.begin() as conn:
-                    conn.execute(text("DROP SCHEMA public CASCADE"))
-                    conn.execute(text("CREATE SCHEMA public"))
-                engine.dispose()
+                pg.empty(url)
             env = environment(f"filing-{label}", url)
             prepare(env, args.customers)
             port = free_port()

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, literal_column, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import Role, User, utcnow
@@ -18,6 +18,8 @@ from ..tickets.models import Category, Priority, Status, Ticket
 PAGE = 50
 ACTIVE = (Status.NEW, Status.OPEN, Status.WAITING_ON_CUSTOMER)
 REFERENCE = re.compile(r"^\d{4}-\d{5}$")
+SEARCH_DOCUMENT = func.to_tsvector(literal_column("'simple'"),
+                                   Ticket.subject + literal_column("' '") + Ticket.description)
 
 
 @dataclass
@@ -55,8 +57,8 @@ def _search(q: str):
     if REFERENCE.match(q):
         return Ticket.reference == q
     if db.session.get_bind().dialect.name == "postgresql":
-        document = func.to_tsvector("simple", Ticket.subject + " " + Ticket.description)
-        return document.op("@@")(func.plainto_tsquery("simple", q))
+        # Written exactly as ix_tickets_search (migration 0006) so PostgreSQL uses that GIN index.
+        return SEARCH_DOCUMENT.op("@@")(func.plainto_tsquery(literal_column("'simple'"), q))
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     words = [w for w in escaped.split() if w][:8]
     return and_(*[or_(Ticket.subject.ilike(f"%{w}%", escape="\\"), Ticket.description.ilike(f"%{w}%", escape="\\"))

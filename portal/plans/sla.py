@@ -25,6 +25,7 @@ from .catalog import Plan, Target
 log = logging.getLogger(__name__)
 
 RESPONSE, RESOLUTION = "first_response", "resolution"
+FAR = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Clock:
     left: timedelta  # business time until due; negative when overdue
     paused: bool
     at_risk: bool
+    # More than FAR from the due time, ``left`` is plain real time: to within an hour it
+    # would not change what anyone does, and counting business days over months is slow.
+    approximate: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -132,7 +136,10 @@ def clock(ticket, now: datetime | None = None) -> Clock | None:
         return None
     paused = ticket.sla_paused_since is not None
     # A paused clock stands still: its time left is what was left when it paused.
-    left = calendar.between(ticket.sla_paused_since if paused else now, due)
+    since = ticket.sla_paused_since if paused else now
+    if abs(due - since) > FAR:
+        return Clock(kind, due, target, due - since, paused, False, approximate=True)
+    left = calendar.between(since, due)
     at_risk = timedelta(0) <= left <= target.due * plan.spec.sla.at_risk_when_left
     return Clock(kind, due, target, left, paused, at_risk)
 

@@ -122,8 +122,10 @@ class Ticket(db.Model):
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="ticket", order_by="Attachment.id")
 
+    # No index leads with ``status``: the queue's "status in (…) order by sla_next_due"
+    # must walk ix_tickets_queue (active tickets come first in it), not sort a status range.
     __table_args__ = (
-        Index("ix_tickets_status_waiting_since", "status", "waiting_since"),
+        Index("ix_tickets_waiting_since", "waiting_since"),  # auto-close: only waiting tickets have one
         Index("ix_tickets_queue", "sla_next_due", "id"),
     )
 

@@ -123,3 +123,14 @@ def test_ticket_page_shows_the_clock_to_the_customer(app, client, auth):
     fresh = gen_ticket(customer, impact="low", urgency="low")
     page = client.get(f"/tickets/{fresh.reference}").get_data(as_text=True)
     assert "Target: 24 h of business hours." in page
+
+
+def test_clocks_far_from_their_due_time_are_counted_in_real_time(app, client, auth):
+    ticket = _ticket(impact="high", urgency="high", now=datetime(2026, 1, 5, 9, 0))
+    late = sla.clock(ticket, datetime(2026, 11, 27, 12, 0))
+    assert late.approximate and late.overdue and late.left == ticket.first_response_due - datetime(2026, 11, 27, 12)
+    near = sla.clock(ticket, ticket.first_response_due + timedelta(days=2))
+    assert not near.approximate and near.overdue
+    auth.login(ticket.requester.email)
+    page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "Overdue" in page and "since Jan 5, 2026" in page

@@ -1,0 +1,146 @@
+#!/usr/bin/env python
+"""Agents' queue benchmark: p50/p95 of the first queue page, filtered pages and a
+text search over N tickets (default 100,000), on SQLite and (with --postgres URL
+or under pg_virtualenv) on PostgreSQL. Requests go through the whole app
+(routing, session, queries, SLA clocks, templates) in one process.
+
+    .venv/bin/python bench/agent.py [--tickets 100000] [--postgres postgresql+psycopg://…]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import pg  # noqa: E402  (bench/pg.py)
+
+PASSWORD = "bench-password-1"
+WORDS = ("export report invoice login password dashboard import csv pdf timeout error slow sync email "
+         "quota backup restore permission user role filter search chart api token webhook").split()
+
+
+def seed(app, tickets: int, rng: random.Random) -> None:
+    from sqlalchemy import insert
+
+    from portal.auth import services as auth
+    from portal.auth.models import Role
+    from portal.extensions import db
+    from portal.tickets.models import NO_CLOCK, Ticket
+
+    orgs = [auth.create_organization(f"Org {i}", ("standard", "premium", "prepaid")[i % 3],
+                                     timezone=("Europe/Madrid", "UTC", "America/New_York")[i % 3]) for i in range(200)]
+    customers = [auth.create_user(f"c{i}@bench.example.com", PASSWORD, Role.CUSTOMER, organization=orgs[i % 200])
+                 for i in range(400)]
+    agents = [auth.create_user(f"agent{i}@bench.example.com", PASSWORD, Role.AGENT, name=f"Agent {i:02d}")
+              for i in range(20)]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    statuses = ["new"] * 2 + ["open"] * 4 + ["waiting_on_customer"] * 2 + ["solved"] + ["closed"] * 11
+    rows = []
+    for n in range(tickets):
+        customer = customers[n % len(customers)]
+        created = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
+        status = rng.choice(statuses)
+        answered = status != "new" and rng.random() < 0.9
+        due = created + timedelta(hours=rng.choice((1, 3, 8, 24)))
+        running = status in ("new", "open") and not answered
+        priority = rng.choice(("P1", "P2", "P3", "P4"))
+        rows.append(dict(
+            reference=f"{created.year}-{n:05d}" if n < 100000 else f"{created.year}-{n}", plan=orgs[n % 200].plan,
+            organization_id=customer.organization_id, requester_id=customer.id,
+            assignee_id=rng.choice(agents).id if rng.random() < 0.7 else None,
+            category=rng.choice(("technical_issue", "question", "feature_request", "training_request")),
+            subject=" ".join(rng.sample(WORDS, 4)).capitalize(), description=" ".join(rng.choices(WORDS, k=40)),
+            impact="medium", urgency="medium", computed_priority=priority, priority=priority, status=status,
+            lang="en", submission_key=f"bench-{n}", created_at=created, updated_at=created,
+            first_response_due=due, first_response_at=created + timedelta(minutes=30) if answered else None,
+            sla_paused_seconds=0, escalated_to_development=False, caused_by_bug=False,
+            sla_next_due=due if running else NO_CLOCK,
+        ))
+        if len(rows) == 5000:
+            db.session.execute(insert(Ticket), rows)
+            rows = []
+    if rows:
+        db.session.execute(insert(Ticket), rows)
+    db.session.commit()
+
+
+def measure(client, path: str, count: int) -> tuple[float, float, int]:
+    timings = []
+    rows = 0
+    for _ in range(count):
+        start = time.perf_counter()
+        response = client.get(path)
+        timings.append(time.perf_counter() - start)
+        assert response.status_code == 200, (path, response.status_code)
+        rows = len(re.findall(r'class="queue-row', response.get_data(as_text=True)))
+    timings.sort()
+    return statistics.median(timings) * 1000, timings[int(0.95 * (len(timings) - 1))] * 1000, rows
+
+
+def run(label: str, database_url: str, tickets: int, tmp: Path) -> None:
+    from flask_migrate import upgrade
+
+    from portal import create_app
+    from portal.extensions import db
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "KB_AUTO_REINDEX": False,
+                      "INSTANCE_PATH": str(tmp / label), "WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        upgrade(directory=str(REPO / "portal" / "migrations"))
+        started = time.perf_counter()
+        seed(app, tickets, random.Random(7))
+        print(f"\n{label}: {tickets:,} tickets seeded in {time.perf_counter() - started:.0f}s")
+        if database_url.startswith("postgresql"):
+            db.session.execute(db.text("ANALYZE"))
+            db.session.commit()
+        org_id = db.session.scalar(db.text("SELECT id FROM organizations WHERE name = 'Org 7'"))
+    client = app.test_client()
+    client.post("/login", data={"email": "agent3@bench.example.com", "password": PASSWORD})
+    cases = [
+        ("first page", "/agent/", 200),
+        ("mine, P1", "/agent/?assignee=mine&priority=P1", 200),
+        ("one organization, overdue", f"/agent/?organization={org_id}&risk=breached", 200),
+        ("unassigned, technical issues", "/agent/?assignee=none&category=technical_issue", 200),
+        ("search two words", "/agent/?q=invoice+timeout", 50),
+        ("all statuses, page 1", "/agent/?status=all", 100),
+    ]
+    client.get("/agent/")  # warm-up: templates, calendars
+    print(f"  {'page':<32} {'rows':>5} {'p50 ms':>8} {'p95 ms':>8}")
+    for name, path, count in cases:
+        p50, p95, rows = measure(client, path, count)
+        print(f"  {name:<32} {rows:>5} {p50:>8.1f} {p95:>8.1f}   {'OK' if p95 <= 100 else 'OVER'} (target p95 <= 100 ms)")
+    with app.app_context():
+        db.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--postgres", help="a PostgreSQL URL (default: from PG* variables if set)")
+    args = parser.parse_args()
+    args.postgres = args.postgres or pg.url_from_environment()
+    print(f"machine: {os.cpu_count()} cores; the app in one process (Flask test client)")
+    with tempfile.TemporaryDirectory(prefix="portal-agent-bench-") as tmp:
+        tmp = Path(tmp)
+        run("SQLite", f"sqlite:///{tmp / 'agent.db'}", args.tickets, tmp)
+        if args.postgres:
+            pg.empty(args.postgres)
+            run("PostgreSQL", args.postgres, args.tickets, tmp)
+        else:
+            print("\n(no PostgreSQL: pass --postgres URL or run under pg_virtualenv)")
+
+
+if __name__ == "__main__":
+    main()

@@ -81,7 +81,7 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
-    if (target.closest && target.closest("input, textarea, select, [contenteditable], dialog")) return;
+    if (target.closest && target.closest("input, textarea, select, [contenteditable], dialog[open]")) return;
     var rows = queueRows();
     var index = rows.findIndex(function (r) { return r.classList.contains("is-current"); });
     if (rows.length && (event.key === "j" || event.key === "k")) {

@@ -229,3 +229,15 @@ class SavedDraft(db.Model):
     steps_to_reproduce: Mapped[str | None] = mapped_column(Text)
     affected_account: Mapped[str | None] = mapped_column(String(200))
     saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TicketViewer(db.Model):
+    """Who of the staff has a ticket open right now: the page reports in every few seconds."""
+
+    __tablename__ = "ticket_viewers"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    user: Mapped[User] = relationship()

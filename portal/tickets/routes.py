@@ -237,7 +237,7 @@ def detail(reference):
 
 
 def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, status=200, time_form=None,
-                   time_errors=None):
+                   time_errors=None, confirm_newer=False):
     staff = services.can_work_tickets(current_user)
     staff_context = {}
     if staff:
@@ -246,6 +246,10 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
             entries=db.session.scalars(select(TimeEntry).where(TimeEntry.ticket_id == ticket.id)
                                        .order_by(TimeEntry.worked_on, TimeEntry.id)).all(),
             time_form=time_form or {}, time_errors=time_errors or {},
+            quota=plan_services.quota(ticket.organization), onboarding=_onboarding_summary(ticket.organization),
+            other_tickets=db.session.scalars(
+                select(Ticket).where(Ticket.requester_id == ticket.requester_id, Ticket.id != ticket.id)
+                .order_by(Ticket.created_at.desc()).limit(5)).all(),
         )
     agents = db.session.scalars(select(User).where(User.role.in_([Role.AGENT, Role.ADMIN])).order_by(User.name)).all() \
         if staff else []
@@ -257,7 +261,8 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
         tried=services.tried_before_filing(ticket) if staff else None,
         Status=Status, Priority=Priority, Category=Category, FeatureState=FeatureState, Level=Level,
         max_files=limits()[0], max_mb=limits()[1] // 2**20,
-        plan=plan_services.get_plan(ticket.plan), clock=sla.clock(ticket), **staff_context,
+        plan=plan_services.get_plan(ticket.plan), clock=sla.clock(ticket), confirm_newer=confirm_newer,
+        **staff_context,
     ), status
 
 
@@ -272,6 +277,13 @@ def reply(reference):
                               errors={"body": _("The form expired. Your text is still here: send it again.")},
                               status=422)
     internal = services.can_work_tickets(current_user) and request.form.get("internal") == "y"
+    if services.can_work_tickets(current_user) and not internal and request.form.get("confirm_newer") != "1":
+        seen = request.form.get("seen_message_id", "")
+        if services.newer_customer_messages(ticket, int(seen) if seen.isdigit() else None):
+            # The customer wrote while the agent was typing: show it first, keep the text.
+            return _render_detail(ticket, reply_form=form, status=409, confirm_newer=True, errors={
+                "body": _("The customer wrote again while you were typing. Read the new message above, "
+                          "then send your reply again.")})
     try:
         services.reply(ticket, current_user, form.body.data, internal=internal, files=_uploads(form.files))
     except DomainError as exc:
@@ -333,6 +345,27 @@ def update(reference):
     else:
         flash(_("Ticket updated."), "success")
     return redirect(url_for("tickets.detail", reference=ticket.reference))
+
+
+@bp.post("/<reference>/viewers")
+@login_required
+def viewers(reference):
+    """Staff report in from the ticket page; the answer names the others who have it open."""
+    ticket = _staff_ticket_or_404(reference)
+    others = services.viewing(ticket, current_user)
+    return render_template("tickets/_viewers.html", others=others)
+
+
+def _onboarding_summary(organization):
+    """(sessions done, booked, included) of the organization's program, or None without one."""
+    from ..onboarding import services as onboarding
+
+    try:
+        program = onboarding.program(organization)
+    except onboarding.NoOnboarding:
+        return None
+    done = sum(1 for w in program.weeks if w.session is not None and w.session.status == "held")
+    return done, program.booked, program.sessions_included, program.ends_at
 
 
 def _staff_ticket_or_404(reference):

@@ -16,7 +16,7 @@ from ..plans import services as plan_services
 from ..plans import sla
 from . import notify
 from .models import (NO_CLOCK, Category, FeatureState, Level, Message, Priority, SavedDraft, Status, Suggestion,
-                     Ticket, TicketCounter, TicketEvent)
+                     Ticket, TicketCounter, TicketEvent, TicketViewer)
 
 # Impact x urgency -> priority (PRODUCT.md, seed 004).
 PRIORITY_MATRIX = {
@@ -469,6 +469,33 @@ def autoclose(days: int, now: datetime | None = None, remind_days: int = 2) -> t
 # --- suggestions and deflections ----------------------------------------------
 
 SUGGESTION_ACTIONS = ("shown", "opened", "rejected", "solved")
+
+
+# --- collisions: two agents on one ticket ------------------------------------------
+
+VIEWING_WINDOW = timedelta(seconds=60)  # the page reports in every 20 s
+
+
+def viewing(ticket: Ticket, agent: User, now: datetime | None = None) -> list[User]:
+    """Record that ``agent`` has the ticket open; return the other staff who have it open too."""
+    now = now or utcnow()
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(TicketViewer).values(ticket_id=ticket.id, user_id=agent.id, seen_at=now)
+    db.session.execute(statement.on_conflict_do_update(index_elements=["ticket_id", "user_id"],
+                                                       set_={"seen_at": now}))
+    db.session.commit()
+    return list(db.session.scalars(
+        select(User).join(TicketViewer, TicketViewer.user_id == User.id).where(
+            TicketViewer.ticket_id == ticket.id, TicketViewer.user_id != agent.id,
+            TicketViewer.seen_at >= now - VIEWING_WINDOW).order_by(User.name)))
+
+
+def newer_customer_messages(ticket: Ticket, seen_message_id: int | None) -> list[Message]:
+    """Public messages from the customer's side written after the one the agent last saw."""
+    query = select(Message).join(User, Message.author_id == User.id).where(
+        Message.ticket_id == ticket.id, Message.internal.is_(False),
+        User.role.in_([Role.CUSTOMER, Role.CUSTOMER_ADMIN]))
+    return list(db.session.scalars(query.where(Message.id > (seen_message_id or 0)).order_by(Message.id)))
 
 
 def record_suggestions(user: User, draft_key: str, slugs: list[str], action: str = "shown") -> None:

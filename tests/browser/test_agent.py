@@ -28,6 +28,7 @@ def test_agent_claims_the_most_urgent_ticket_with_the_keyboard_replies_and_logs_
     rows = page.locator("#queue-rows tr.queue-row")
     expect(rows.first).to_contain_text("Overdue")  # the premium P1 filed an hour ago
     urgent = rows.first.get_attribute("data-ref")
+    page.wait_for_load_state("load")
 
     page.keyboard.press("?")
     help_box = page.locator("#keys-help")
@@ -44,10 +45,12 @@ def test_agent_claims_the_most_urgent_ticket_with_the_keyboard_replies_and_logs_
     rows.first.get_by_role("button", name="Claim").click()
     expect(page.locator(".flash")).to_contain_text(f"{urgent} is yours")
 
+    page.wait_for_load_state("load")
     page.keyboard.press("j")  # after the reload the first row is still the most urgent: now claimed
     expect(rows.first).to_contain_text("Sam Agent")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_contain_text("No podemos iniciar sesión")
+    page.wait_for_load_state("load")  # the keys come with portal.js, a deferred script
     page.keyboard.press("r")
     reply = page.locator("form[action$='/reply'] textarea")
     expect(reply).to_be_focused()

@@ -27,6 +27,7 @@ def test_book_then_reschedule_an_onboarding_session(page, live_server, live_app,
     _sign_in(page, live_server, "admin@acme.example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Onboarding").click()
     expect(page.locator("#week-1")).to_contain_text("Done")
+    page.wait_for_load_state("load")  # htmx is a deferred script
     page.evaluate("window.__samePage = true")
     page.locator("#week-3").get_by_role("link", name="Book").click()
     slots = page.locator("#week-3-slots input[name=slot]")

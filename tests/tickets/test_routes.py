@@ -313,3 +313,57 @@ def test_accepted_files_wait_while_the_form_is_corrected(client, auth, app):
     ticket = db.session.scalar(select(Ticket))
     assert [a.filename for a in ticket.attachments] == ["screen.png"]
     assert list((Path(app.config["UPLOAD_DIR"]) / "drafts").glob("*/*")) == []  # the stash is gone
+
+
+def test_agents_see_the_customer_beside_the_ticket(client, auth, app):
+    customer = gen_user(Role.CUSTOMER, org=None)
+    older = gen_ticket(customer, subject="An older question")
+    ticket = gen_ticket(customer, subject="Today's problem")
+    auth.login(gen_user(Role.AGENT).email)
+    page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "The customer" in page and customer.email in page
+    assert older.reference in page and "Their other tickets" in page
+    assert "Onboarding: 0 of 4 sessions done, 0 booked" in page
+
+
+def test_two_agents_on_one_ticket_see_each_other(client, auth, app):
+    from datetime import timedelta
+
+    from portal.auth.models import utcnow
+    from portal.tickets import services as tickets
+
+    ticket = gen_ticket()
+    cora = gen_user(Role.AGENT, name="Cora Colleague")
+    tickets.viewing(ticket, cora)
+    auth.login(gen_user(Role.AGENT).email)
+    page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert f'/tickets/{ticket.reference}/viewers' in page
+    token = csrf_token(client, f"/tickets/{ticket.reference}")
+    notice = client.post(f"/tickets/{ticket.reference}/viewers", data={"csrf_token": token},
+                         headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Cora Colleague also has this ticket open." in notice and "<html" not in notice
+    assert tickets.viewing(ticket, cora, now=utcnow() + timedelta(minutes=5)) == []  # the other agent left
+    auth.logout()
+    auth.login(ticket.requester.email)
+    assert client.post(f"/tickets/{ticket.reference}/viewers",
+                       data={"csrf_token": csrf_token(client, f"/tickets/{ticket.reference}")}).status_code == 403
+
+
+def test_a_reply_over_a_newer_customer_message_warns_first(client, auth, app):
+    from portal.tickets import services as tickets
+
+    ticket = gen_ticket()
+    agent = gen_user(Role.AGENT)
+    auth.login(agent.email)
+    page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    seen = re.search(r'name="seen_message_id" value="(\d+)"', page).group(1)
+    tickets.reply(ticket, ticket.requester, "Never mind, it works after a restart!")
+    data = {"csrf_token": csrf_token(client, f"/tickets/{ticket.reference}"), "body": "Please try clearing the cache.",
+            "seen_message_id": seen}
+    response = client.post(f"/tickets/{ticket.reference}/reply", data=data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "The customer wrote again while you were typing" in page
+    assert "Please try clearing the cache." in page and "it works after a restart" in page
+    assert 'name="confirm_newer" value="1"' in page
+    assert client.post(f"/tickets/{ticket.reference}/reply", data=data | {"confirm_newer": "1"}).status_code == 302
+    assert [m.body for m in ticket.messages][-1] == "Please try clearing the cache."

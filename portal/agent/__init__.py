@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("agent", __name__, url_prefix="/agent")
 
-from . import routes  # noqa: E402,F401
+from . import models, routes  # noqa: E402,F401

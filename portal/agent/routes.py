@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,7 +12,7 @@ from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..plans import sla
-from ..tickets import services as tickets
+from ..tickets.routes import ticket_or_404
 from ..web import flash_result, roles_required, wants_fragment
 from . import bp, services
 
@@ -59,10 +61,7 @@ def _back():
 @login_required
 @roles_required(Role.AGENT, Role.ADMIN)
 def claim(reference):
-    try:
-        ticket = tickets.get_ticket(current_user, reference)
-    except tickets.TicketNotFound:
-        abort(404)
+    ticket = ticket_or_404(reference)
     flash_result(lambda: services.claim(ticket, current_user), _("%(ref)s is yours.", ref=reference))
     if request.form.get("open"):
         return redirect(url_for("tickets.detail", reference=reference))
@@ -89,3 +88,95 @@ def bulk():
 @bp.app_template_filter("queue_cursor")
 def queue_cursor(ticket) -> str:
     return services.cursor(ticket)
+
+
+# --- canned replies and article links for the reply box -----------------------------
+
+@bp.route("/macros", methods=["GET", "POST"])
+@bp.route("/macros/<int:macro_id>", methods=["GET", "POST"])
+@login_required
+@roles_required(Role.AGENT, Role.ADMIN)
+def macros(macro_id=None):
+    from . import macros as service
+    from .models import Macro
+
+    macro = db.session.get(Macro, macro_id) if macro_id else None
+    if macro_id and macro is None:
+        abort(404)
+    typed = {"name": macro.name, "body": macro.body} if macro else {}
+    errors = {}
+    if request.method == "POST":
+        typed = {k: request.form.get(k, "") for k in ("name", "body")}
+        try:
+            service.save(current_user, typed["name"], typed["body"], macro)
+        except DomainError as exc:
+            db.session.rollback()
+            errors = {exc.field or "form": exc.message}
+        else:
+            flash(_("Macro saved."), "success")
+            return redirect(url_for("agent.macros"))
+    return render_template("agent/macros.html", macros=service.all_macros(), macro=macro, typed=typed, errors=errors,
+                           placeholders=service.PLACEHOLDERS), 422 if errors else 200
+
+
+@bp.post("/macros/<int:macro_id>/delete")
+@login_required
+@roles_required(Role.AGENT, Role.ADMIN)
+def delete_macro(macro_id):
+    from . import macros as service
+    from .models import Macro
+
+    macro = db.session.get(Macro, macro_id) or abort(404)
+    service.delete(macro)
+    flash(_("Macro deleted."), "success")
+    return redirect(url_for("agent.macros"))
+
+
+@bp.get("/tickets/<reference>/compose")
+@login_required
+@roles_required(Role.AGENT, Role.ADMIN)
+def compose(reference):
+    """The reply box with a canned reply or an article link added after what was typed (an htmx fragment)."""
+    from flask import current_app
+
+    from ..kb import services as kb_services
+    from . import macros as service
+    from .models import Macro
+
+    ticket = ticket_or_404(reference)
+    text, error = request.args.get("body", ""), None
+    addition = ""
+    if request.args.get("macro", "").isdigit():
+        macro = db.session.get(Macro, int(request.args["macro"]))
+        if macro is not None:
+            try:
+                addition = service.render(macro.body, service.values(ticket, current_user))
+            except DomainError as exc:
+                error = exc.message
+    elif request.args.get("link"):
+        try:
+            article, _rendered = kb_services.get_article(Path(current_app.config["KB_DIR"]), request.args["link"], False)
+        except kb_services.ArticleNotFound:
+            error = _("No such article.")
+        else:
+            url = current_app.config["BASE_URL"].rstrip("/") + url_for("kb.article", slug=article.slug)
+            addition = f"[{article.title}]({url})"
+    if addition:
+        text = f"{text.rstrip()}\n\n{addition}" if text.strip() else addition
+    return render_template("agent/_reply_body.html", text=text, error=error)
+
+
+@bp.get("/tickets/<reference>/kb-links")
+@login_required
+@roles_required(Role.AGENT, Role.ADMIN)
+def kb_links(reference):
+    """Articles matching the words typed in the reply box's link search (an htmx fragment)."""
+    from flask import current_app
+
+    from ..kb import search as kb_search
+
+    ticket = ticket_or_404(reference)
+    q = (request.args.get("kb_q") or "").strip()
+    found = kb_search.suggest(Path(current_app.config["INDEX_DIR"]), q, lang=ticket.lang, limit=6) if len(q) >= 2 \
+        else []
+    return render_template("agent/_kb_links.html", found=found, ticket=ticket, q=q)

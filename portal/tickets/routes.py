@@ -33,7 +33,7 @@ def _uploads(field) -> list[Upload]:
     return [Upload(f.filename or "", f.read()) for f in (field.data or []) if getattr(f, "filename", "")]
 
 
-def _ticket_or_404(reference: str) -> Ticket:
+def ticket_or_404(reference: str) -> Ticket:
     try:
         return services.get_ticket(current_user, reference)
     except services.TicketNotFound:
@@ -226,13 +226,13 @@ def deflected():
 @bp.get("/<reference>/filed")
 @login_required
 def filed(reference):
-    return render_template("tickets/filed.html", ticket=_ticket_or_404(reference))
+    return render_template("tickets/filed.html", ticket=ticket_or_404(reference))
 
 
 @bp.get("/<reference>")
 @login_required
 def detail(reference):
-    ticket = _ticket_or_404(reference)
+    ticket = ticket_or_404(reference)
     return _render_detail(ticket)
 
 
@@ -247,6 +247,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
                                        .order_by(TimeEntry.worked_on, TimeEntry.id)).all(),
             time_form=time_form or {}, time_errors=time_errors or {},
             quota=plan_services.quota(ticket.organization), onboarding=_onboarding_summary(ticket.organization),
+            macros=_macros(),
             other_tickets=db.session.scalars(
                 select(Ticket).where(Ticket.requester_id == ticket.requester_id, Ticket.id != ticket.id)
                 .order_by(Ticket.created_at.desc()).limit(5)).all(),
@@ -270,7 +271,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
 @csrf.exempt  # checked by ReplyForm, which keeps the text on failure
 @login_required
 def reply(reference):
-    ticket = _ticket_or_404(reference)
+    ticket = ticket_or_404(reference)
     form = ReplyForm()
     if not form.validate_on_submit():
         return _render_detail(ticket, reply_form=form,
@@ -296,7 +297,7 @@ def reply(reference):
 @bp.post("/<reference>/confirm")
 @login_required
 def confirm(reference):
-    ticket = _ticket_or_404(reference)
+    ticket = ticket_or_404(reference)
     if not current_user.role.is_customer:  # the global CSRF check has already run
         abort(403)
     flash_result(lambda: services.confirm_solution(ticket, current_user),
@@ -307,7 +308,7 @@ def confirm(reference):
 @bp.post("/<reference>/reopen")
 @login_required
 def reopen(reference):
-    ticket = _ticket_or_404(reference)
+    ticket = ticket_or_404(reference)
     form = ReopenForm()
     if not current_user.role.is_customer or not form.validate_on_submit():
         abort(400)
@@ -320,7 +321,7 @@ def reopen(reference):
 @login_required
 def update(reference):
     """Agents: status, priority (with a reason), category, assignee, evaluation state."""
-    ticket = _ticket_or_404(reference)  # the global CSRF check has already run
+    ticket = ticket_or_404(reference)  # the global CSRF check has already run
     if not services.can_work_tickets(current_user):
         abort(403)
     field, value = request.form.get("field"), request.form.get("value", "")
@@ -356,6 +357,12 @@ def viewers(reference):
     return render_template("tickets/_viewers.html", others=others)
 
 
+def _macros():
+    from ..agent.macros import all_macros
+
+    return all_macros()
+
+
 def _onboarding_summary(organization):
     """(sessions done, booked, included) of the organization's program, or None without one."""
     from ..onboarding import services as onboarding
@@ -369,7 +376,7 @@ def _onboarding_summary(organization):
 
 
 def _staff_ticket_or_404(reference):
-    ticket = _ticket_or_404(reference)  # the global CSRF check has already run for POSTs
+    ticket = ticket_or_404(reference)  # the global CSRF check has already run for POSTs
     if not services.can_work_tickets(current_user):
         abort(403)
     return ticket
@@ -419,7 +426,7 @@ def billing(reference):
 @bp.get("/<reference>/files/<int:attachment_id>")
 @login_required
 def attachment(reference, attachment_id):
-    ticket = _ticket_or_404(reference)
+    ticket = ticket_or_404(reference)
     item = db.session.get(Attachment, attachment_id)
     if item is None or item.ticket_id != ticket.id:
         abort(404)

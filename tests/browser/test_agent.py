@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -55,6 +57,9 @@ def test_agent_claims_the_most_urgent_ticket_with_the_keyboard_replies_and_logs_
     reply = page.locator("form[action$='/reply'] textarea")
     expect(reply).to_be_focused()
     reply.fill("Hemos reiniciado el servicio de sesiones; pruebe de nuevo, por favor.")
+    page.get_by_label("Link an article").fill("password")
+    page.locator("#kb-link-results").get_by_role("button", name="Insert link").first.click()
+    expect(page.locator("#body")).to_have_value(re.compile(r"por favor\.\n\n\[.+\]\(http://.+/kb/.+\)$"))
     page.get_by_role("button", name="Send").click()
     expect(page.locator(".flash")).to_contain_text("Your reply was sent")
     page.locator("#time-minutes").fill("25")
@@ -70,4 +75,5 @@ def test_agent_claims_the_most_urgent_ticket_with_the_keyboard_replies_and_logs_
     _sign_in(page, live_server, "cliente@nubes.example.com")
     page.goto(f"{live_server}/tickets/{urgent}")
     expect(page.get_by_text("Hemos reiniciado el servicio de sesiones")).to_be_visible()
+    expect(page.locator(".message-staff a[href*='/kb/']")).to_have_count(1)  # the article link, as Markdown
     assert page_errors == []

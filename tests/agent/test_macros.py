@@ -1,0 +1,68 @@
+"""Canned replies with placeholders, and article links for the reply box."""
+
+import pytest
+
+from portal.agent import macros
+from portal.auth.models import Role
+from portal.errors import DomainError
+from portal.extensions import db
+from tests.conftest import csrf_token
+from tests.factories import gen_ticket, gen_user
+
+
+def test_placeholders_are_filled_from_the_ticket_and_typos_are_refused(app):
+    agent = gen_user(Role.AGENT, name="Sam Agent")
+    ticket = gen_ticket(gen_user(Role.CUSTOMER, name="Ana Lopez"))
+    macro = macros.save(agent, "Thanks", "Hello {{ customer.first_name }}, about {{ ticket.reference }}: "
+                                         "we are on it. {{ agent.first_name }}")
+    assert macros.render(macro.body, macros.values(ticket, agent)) == (
+        f"Hello Ana, about {ticket.reference}: we are on it. Sam")
+    with pytest.raises(DomainError, match="cannot be filled in"):
+        macros.save(agent, "Broken", "Hello {{ custommer.name }}")
+    with pytest.raises(DomainError, match="cannot be filled in"):
+        macros.save(agent, "Sneaky", "{{ ''.__class__.__mro__ }}")
+    with pytest.raises(DomainError, match="already exists"):
+        macros.save(agent, "Thanks", "Again")
+
+
+def test_the_reply_box_gets_a_macro_or_an_article_link_after_the_typed_text(app, client, auth):
+    agent = gen_user(Role.AGENT, name="Sam Agent")
+    ticket = gen_ticket(gen_user(Role.CUSTOMER, name="Ana Lopez"))
+    macro = macros.save(agent, "Reset", "Hi {{ customer.first_name }}, reset it from the sign-in page.")
+    auth.login(agent.email)
+    page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert f'<option value="{macro.id}">Reset</option>' in page
+    box = client.get(f"/agent/tickets/{ticket.reference}/compose", query_string={"macro": macro.id, "body": "Typed."},
+                     headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in box and "Typed.\n\nHi Ana, reset it from the sign-in page.</textarea>" in box
+    links = client.get(f"/agent/tickets/{ticket.reference}/kb-links?kb_q=reset+password",
+                       headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "link=how-do-i-reset-my-password" in links
+    box = client.get(f"/agent/tickets/{ticket.reference}/compose",
+                     query_string={"link": "how-do-i-reset-my-password", "body": ""}).get_data(as_text=True)
+    assert "](http://127.0.0.1:5000/kb/how-do-i-reset-my-password)</textarea>" in box
+    box = client.get(f"/agent/tickets/{ticket.reference}/compose", query_string={"link": "nope", "body": "Keep"})
+    assert "Keep</textarea>" in box.get_data(as_text=True) and "No such article" in box.get_data(as_text=True)
+
+
+def test_managing_macros(app, client, auth):
+    auth.login(gen_user(Role.AGENT).email)
+    token = csrf_token(client, "/agent/macros")
+    response = client.post("/agent/macros", data={"csrf_token": token, "name": "Oops", "body": "{{ nope }}"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "cannot be filled in" in page and "{{ nope }}" in page
+    assert client.post("/agent/macros", data={"csrf_token": token, "name": "Welcome",
+                                              "body": "Welcome {{ customer.name }}"}).status_code == 302
+    page = client.get("/agent/macros").get_data(as_text=True)
+    assert "Welcome" in page
+    macro = macros.all_macros()[0]
+    client.post(f"/agent/macros/{macro.id}", data={"csrf_token": token, "name": "Welcome!", "body": "Hi"})
+    db.session.expire_all()
+    assert macros.all_macros()[0].name == "Welcome!"
+    client.post(f"/agent/macros/{macro.id}/delete", data={"csrf_token": token})
+    assert macros.all_macros() == []
+    auth.logout()
+    auth.login(gen_user(Role.CUSTOMER).email)
+    assert client.get("/agent/macros").status_code == 403
+    ticket = gen_ticket()
+    assert client.get(f"/agent/tickets/{ticket.reference}/compose?body=x").status_code == 403

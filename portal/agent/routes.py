@@ -180,3 +180,60 @@ def kb_links(reference):
     found = kb_search.suggest(Path(current_app.config["INDEX_DIR"]), q, lang=ticket.lang, limit=6) if len(q) >= 2 \
         else []
     return render_template("agent/_kb_links.html", found=found, ticket=ticket, q=q)
+
+
+# --- analytics: agents, writers and admins ------------------------------------------------
+
+@bp.get("/analytics")
+@login_required
+@roles_required(Role.AGENT, Role.WRITER, Role.ADMIN)
+def analytics():
+    from . import analytics as figures
+
+    days, since = figures.window(request.args.get("days"))
+    weeks = figures.deflection_by_week(since)
+    return render_template(
+        "agent/analytics.html", days=days, weeks=weeks, articles=figures.articles(since),
+        search=figures.searches(since), sla=figures.sla_compliance(since), backlog=figures.backlog_by_week(since),
+        staff=current_user.role in (Role.AGENT, Role.ADMIN),
+    )
+
+
+@bp.get("/analytics/<section>.csv")
+@login_required
+@roles_required(Role.AGENT, Role.WRITER, Role.ADMIN)
+def analytics_csv(section):
+    import csv
+    import io
+
+    from flask import Response
+
+    from ..exports import spreadsheet_safe
+    from . import analytics as figures
+
+    _days, since = figures.window(request.args.get("days"))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if section == "deflection":
+        writer.writerow(["week", "suggested", "deflected", "filed_after_suggestions", "deflection_rate"])
+        writer.writerows([w.week, w.suggested, w.deflected, w.filed, w.rate] for w in figures.deflection_by_week(since))
+    elif section == "articles":
+        writer.writerow(["slug", "shown", "opened", "rejected", "solved", "deflection_rate", "helpful", "not_helpful",
+                         "helpfulness"])
+        writer.writerows([a.slug, a.shown, a.opened, a.rejected, a.solved, a.deflection_rate, a.helpful,
+                          a.not_helpful, a.helpfulness] for a in figures.articles(since, limit=10_000))
+    elif section == "gaps":
+        writer.writerow(["query", "times", "last_seen"])
+        writer.writerows([spreadsheet_safe(q), n, last.isoformat()] for q, n, last in figures.searches(since).gaps)
+    elif section == "sla":
+        writer.writerow(["plan", "priority", "tickets", "answered", "on_time", "compliance", "median_first_response_min"])
+        writer.writerows([r.plan, r.priority, r.tickets, r.answered, r.on_time, r.compliance, r.median_first_response]
+                         for r in figures.sla_compliance(since))
+    elif section == "backlog":
+        writer.writerow(["week", "filed", "closed"])
+        writer.writerows(figures.backlog_by_week(since))
+    else:
+        abort(404)
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="analytics-{section}.csv"',
+                             "Cache-Control": "private, no-store"})

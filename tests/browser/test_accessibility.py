@@ -61,7 +61,7 @@ def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_ser
         ("admin@flujo.example.com", ["/org"]),  # with the support-hours ledger
         ("admin@acme.example.com", ["/onboarding/", "/onboarding/week/3", f"/onboarding/sessions/{held}",
                                     "/onboarding/feedback"]),
-        ("agent@portal.example.com", ["/agent/", "/agent/macros", f"/tickets/{reference}", f"/org/{flujo}", "/onboarding/expert/",
+        ("agent@portal.example.com", ["/agent/", "/agent/macros", "/agent/analytics", f"/tickets/{reference}", f"/org/{flujo}", "/onboarding/expert/",
                                       f"/onboarding/sessions/{held}"]),  # SLA clock, time and billing; sessions
         ("admin@portal.example.com", ["/onboarding/admin/"]),
     ]

@@ -1,0 +1,162 @@
+"""What the knowledge base deflects and misses, and how the SLA is kept: figures from recorded events."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, distinct, func, literal_column, select
+
+from ..auth.models import utcnow
+from ..extensions import db
+from ..kb.models import ArticleVote, SearchEvent
+from ..tickets.models import Suggestion, Ticket
+
+
+def _monday(column):
+    """The Monday of a timestamp's week, as 'YYYY-MM-DD' on both databases."""
+    # Literal constants, not bound parameters: the same expression is in SELECT and GROUP BY,
+    # and PostgreSQL only sees them as the same when they are written the same.
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.date_trunc(literal_column("'week'"), column), literal_column("'YYYY-MM-DD'"))
+    return func.date(column, literal_column("'weekday 0'"), literal_column("'-6 days'"))
+
+
+@dataclass
+class Week:
+    week: str  # its Monday
+    suggested: int = 0  # forms that showed suggestions
+    deflected: int = 0  # "This solved my problem"
+    filed: int = 0  # tickets filed after seeing suggestions
+
+    @property
+    def rate(self) -> float | None:
+        """Deflection rate: problems solved by an article among those that saw suggestions and ended."""
+        ended = self.deflected + self.filed
+        return round(self.deflected / ended, 3) if ended else None
+
+
+def deflection_by_week(since: datetime) -> list[Week]:
+    week = _monday(Suggestion.created_at)
+    rows = db.session.execute(
+        select(week, Suggestion.action, func.count(distinct(Suggestion.draft_key)),
+               func.count(distinct(Suggestion.ticket_id)))
+        .where(Suggestion.created_at >= since).group_by(week, Suggestion.action)
+    ).all()
+    weeks: dict[str, Week] = {}
+    for label, action, drafts, tickets in rows:
+        w = weeks.setdefault(str(label), Week(str(label)))
+        if action == "shown":
+            w.suggested += drafts
+            w.filed += tickets
+        elif action == "solved":
+            w.deflected += drafts
+    return [weeks[k] for k in sorted(weeks)]
+
+
+@dataclass
+class ArticleRow:
+    slug: str
+    shown: int = 0
+    opened: int = 0
+    rejected: int = 0
+    solved: int = 0
+    helpful: int = 0
+    not_helpful: int = 0
+
+    @property
+    def deflection_rate(self) -> float | None:
+        return round(self.solved / self.shown, 3) if self.shown else None
+
+    @property
+    def helpfulness(self) -> float | None:
+        votes = self.helpful + self.not_helpful
+        return round(self.helpful / votes, 3) if votes else None
+
+
+def articles(since: datetime, limit: int = 50) -> list[ArticleRow]:
+    """Per article: how often suggested, opened, rejected and how often it solved the problem, and its votes."""
+    table: dict[str, ArticleRow] = {}
+    for slug, action, count in db.session.execute(
+            select(Suggestion.slug, Suggestion.action, func.count()).where(Suggestion.created_at >= since)
+            .group_by(Suggestion.slug, Suggestion.action)):
+        setattr(table.setdefault(slug, ArticleRow(slug)), action, count)
+    for slug, yes, no in db.session.execute(
+            select(ArticleVote.slug, func.sum(case((ArticleVote.helpful.is_(True), 1), else_=0)),
+                   func.sum(case((ArticleVote.helpful.is_(True), 0), else_=1)))
+            .where(ArticleVote.updated_at >= since).group_by(ArticleVote.slug)):
+        row = table.setdefault(slug, ArticleRow(slug))
+        row.helpful, row.not_helpful = int(yes or 0), int(no or 0)
+    return sorted(table.values(), key=lambda r: (-r.shown, -r.helpful, r.slug))[:limit]
+
+
+@dataclass
+class SearchFigures:
+    searches: int
+    without_results: int
+    gaps: list  # (query, times, last seen)
+
+
+def searches(since: datetime) -> SearchFigures:
+    from ..kb.services import content_gaps
+
+    total, empty = db.session.execute(
+        select(func.count(), func.sum(case((SearchEvent.result_count == 0, 1), else_=0)))
+        .where(SearchEvent.created_at >= since)).one()
+    days = max(1, (utcnow() - since).days)
+    return SearchFigures(total or 0, int(empty or 0), content_gaps(days=days, limit=20))
+
+
+@dataclass
+class SlaRow:
+    plan: str
+    priority: str
+    tickets: int = 0
+    answered: int = 0
+    on_time: int = 0
+    minutes: list = None
+
+    @property
+    def compliance(self) -> float | None:
+        return round(self.on_time / self.answered, 3) if self.answered else None
+
+    @property
+    def median_first_response(self) -> float | None:
+        return round(statistics.median(self.minutes), 1) if self.minutes else None
+
+
+def sla_compliance(since: datetime) -> list[SlaRow]:
+    """Per plan and priority: first responses on time, and the median minutes to the first response."""
+    table: dict[tuple[str, str], SlaRow] = {}
+    rows = db.session.execute(
+        select(Ticket.plan, Ticket.priority, Ticket.created_at, Ticket.first_response_at, Ticket.first_response_due)
+        .where(Ticket.created_at >= since, Ticket.first_response_due.is_not(None)))
+    for plan, priority, created, answered_at, due in rows:
+        key = (plan or "—", priority.value)
+        row = table.setdefault(key, SlaRow(*key, minutes=[]))
+        row.tickets += 1
+        if answered_at is not None:
+            row.answered += 1
+            row.on_time += answered_at <= due
+            row.minutes.append((answered_at - created).total_seconds() / 60)
+    return [table[k] for k in sorted(table)]
+
+
+def backlog_by_week(since: datetime) -> list[tuple[str, int, int]]:
+    """(week, tickets filed, tickets closed) per week."""
+    filed = dict(db.session.execute(select(_monday(Ticket.created_at), func.count())
+                                    .where(Ticket.created_at >= since).group_by(_monday(Ticket.created_at))).all())
+    closed = dict(db.session.execute(select(_monday(Ticket.closed_at), func.count())
+                                     .where(Ticket.closed_at >= since).group_by(_monday(Ticket.closed_at))).all())
+    weeks = sorted({str(k) for k in filed} | {str(k) for k in closed})
+    filed, closed = {str(k): v for k, v in filed.items()}, {str(k): v for k, v in closed.items()}
+    return [(w, filed.get(w, 0), closed.get(w, 0)) for w in weeks]
+
+
+def window(days: int | str | None) -> tuple[int, datetime]:
+    try:
+        days = max(7, min(int(days), 365))
+    except (TypeError, ValueError):
+        days = 90
+    return days, utcnow() - timedelta(days=days)

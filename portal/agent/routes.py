@@ -132,11 +132,12 @@ def delete_macro(macro_id):
     return redirect(url_for("agent.macros"))
 
 
-@bp.get("/tickets/<reference>/compose")
+@bp.post("/tickets/<reference>/compose")
 @login_required
 @roles_required(Role.AGENT, Role.ADMIN)
 def compose(reference):
-    """The reply box with a canned reply or an article link added after what was typed (an htmx fragment)."""
+    """The reply box with a canned reply or an article link added after what was typed (an htmx
+    fragment). A POST: the typed reply travels along and may be longer than a URL can carry."""
     from flask import current_app
 
     from ..kb import services as kb_services
@@ -144,18 +145,18 @@ def compose(reference):
     from .models import Macro
 
     ticket = ticket_or_404(reference)
-    text, error = request.args.get("body", ""), None
+    text, error = request.form.get("body", ""), None
     addition = ""
-    if request.args.get("macro", "").isdigit():
-        macro = db.session.get(Macro, int(request.args["macro"]))
+    if request.form.get("macro", "").isdigit():
+        macro = db.session.get(Macro, int(request.form["macro"]))
         if macro is not None:
             try:
                 addition = service.render(macro.body, service.values(ticket, current_user))
             except DomainError as exc:
                 error = exc.message
-    elif request.args.get("link"):
+    elif request.form.get("link"):
         try:
-            article, _rendered = kb_services.get_article(Path(current_app.config["KB_DIR"]), request.args["link"], False)
+            article, _rendered = kb_services.get_article(Path(current_app.config["KB_DIR"]), request.form["link"], False)
         except kb_services.ArticleNotFound:
             error = _("No such article.")
         else:

@@ -32,16 +32,22 @@ def test_the_reply_box_gets_a_macro_or_an_article_link_after_the_typed_text(app,
     auth.login(agent.email)
     page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
     assert f'<option value="{macro.id}">Reset</option>' in page
-    box = client.get(f"/agent/tickets/{ticket.reference}/compose", query_string={"macro": macro.id, "body": "Typed."},
-                     headers={"HX-Request": "true"}).get_data(as_text=True)
+    token = csrf_token(client, f"/tickets/{ticket.reference}")
+    box = client.post(f"/agent/tickets/{ticket.reference}/compose",
+                      data={"csrf_token": token, "macro": macro.id, "body": "Typed."},
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in box and "Typed.\n\nHi Ana, reset it from the sign-in page.</textarea>" in box
     links = client.get(f"/agent/tickets/{ticket.reference}/kb-links?kb_q=reset+password",
                        headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "link=how-do-i-reset-my-password" in links
-    box = client.get(f"/agent/tickets/{ticket.reference}/compose",
-                     query_string={"link": "how-do-i-reset-my-password", "body": ""}).get_data(as_text=True)
+    assert '"link": "how-do-i-reset-my-password"' in links
+    long_reply = "A long reply. " * 700  # longer than a URL may be
+    box = client.post(f"/agent/tickets/{ticket.reference}/compose", data={
+        "csrf_token": token, "link": "how-do-i-reset-my-password", "body": long_reply}).get_data(as_text=True)
+    assert box.count("A long reply.") == 700
     assert "](http://127.0.0.1:5000/kb/how-do-i-reset-my-password)</textarea>" in box
-    box = client.get(f"/agent/tickets/{ticket.reference}/compose", query_string={"link": "nope", "body": "Keep"})
+    assert "](http://127.0.0.1:5000/kb/how-do-i-reset-my-password)</textarea>" in box
+    box = client.post(f"/agent/tickets/{ticket.reference}/compose",
+                      data={"csrf_token": token, "link": "nope", "body": "Keep"})
     assert "Keep</textarea>" in box.get_data(as_text=True) and "No such article" in box.get_data(as_text=True)
 
 
@@ -65,4 +71,5 @@ def test_managing_macros(app, client, auth):
     auth.login(gen_user(Role.CUSTOMER).email)
     assert client.get("/agent/macros").status_code == 403
     ticket = gen_ticket()
-    assert client.get(f"/agent/tickets/{ticket.reference}/compose?body=x").status_code == 403
+    assert client.post(f"/agent/tickets/{ticket.reference}/compose",
+                       data={"csrf_token": csrf_token(client), "body": "x"}).status_code == 403

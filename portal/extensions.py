@@ -17,3 +17,11 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def insert_for_dialect(model):
+    """An INSERT that knows ON CONFLICT (PostgreSQL's or SQLite's), for the session's database."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)

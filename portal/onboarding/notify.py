@@ -85,7 +85,6 @@ def rescheduled(session: OnboardingSession, old_expert_id: int, old_starts_at) -
 
         previous = db.session.get(ExpertProfile, old_expert_id)
         if previous is not None:
-            previous.user.locale  # noqa: B018  (loaded before the mail is rendered)
             with force_locale(previous.user.locale or "en"):
                 mail.send(previous.user.email, _("Moved away from you: %(title)s", title=title(session)),
                           _("%(org)s moved this session to another expert.", org=session.organization.name))

@@ -225,11 +225,7 @@ def reschedule(session_id):
         if moved is not None:
             flash(_("The session was moved. A new calendar file is on its way by email."), "success")
             return redirect(url_for("onboarding.session", session_id=item.id))
-    if item.week is not None:
-        prog = services.program(item.organization)
-        slots = services.week_slots(prog, item.week)
-    else:
-        slots = services.extra_slots(item.ends_at - item.starts_at)
+    slots, _window = services.move_options(item)
     return render_template("onboarding/reschedule.html", session=item, title=session_title(item), days=_by_day(slots),
                            slot_value=_slot_value, errors=errors, typed=typed, taken=taken), 422 if errors else 200
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Organization, Role, User, utcnow
@@ -287,16 +287,21 @@ def _check_change(session: OnboardingSession, user: User, now: datetime) -> None
                           "For anything urgent, file a ticket.")
 
 
+def move_options(session: OnboardingSession, now: datetime | None = None):
+    """(free slots, allowed window or None) a session may move to: its own week, or for an
+    extra session the next weeks."""
+    if session.week is not None:
+        prog = program(session.organization)
+        w = prog.weeks[session.week - 1]
+        return week_slots(prog, session.week, now), (w.starts_at, w.ends_at)
+    return extra_slots(session.ends_at - session.starts_at, now), None
+
+
 def reschedule(session: OnboardingSession, user: User, expert_id: int, starts_at: datetime,
                now: datetime | None = None) -> OnboardingSession:
     now = now or utcnow()
     _check_change(session, user, now)
-    if session.week is not None:
-        prog = program(session.organization)
-        w = prog.weeks[session.week - 1]
-        candidates, window = week_slots(prog, session.week, now), (w.starts_at, w.ends_at)
-    else:
-        candidates, window = extra_slots(session.ends_at - session.starts_at, now), None
+    candidates, window = move_options(session, now)
     _check_slot(candidates, expert_id, starts_at, now, window)
     length = session.ends_at - session.starts_at
     old = (session.expert_id, session.starts_at)
@@ -508,8 +513,3 @@ def sessions_between(start: datetime, end: datetime, expert_id: int | None = Non
     if expert_id is not None:
         query = query.where(OnboardingSession.expert_id == expert_id)
     return list(db.session.scalars(query.order_by(OnboardingSession.starts_at)))
-
-
-def mark_no_longer_expert(profile: ExpertProfile) -> None:
-    db.session.execute(update(ExpertProfile).where(ExpertProfile.user_id == profile.user_id).values(active=False))
-    db.session.commit()

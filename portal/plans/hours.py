@@ -190,8 +190,7 @@ def set_billing_flags(ticket, agent: User, escalated: bool | None = None, bug: b
     db.session.commit()
 
 
-def preview(ticket, extra_minutes: int = 0, escalated: bool | None = None,
-            bug: bool | None = None) -> tuple[int, int] | None:
+def preview(ticket, extra_minutes: int = 0) -> tuple[int, int] | None:
     """(logged, billed) minutes for the ticket in the current period if ``extra_minutes`` were
     logged now; None when the plan keeps no hours ledger (time is recorded, not billed)."""
     plan = plan_for(ticket.organization)
@@ -202,8 +201,7 @@ def preview(ticket, extra_minutes: int = 0, escalated: bool | None = None,
     logged = sum(db.session.scalars(select(TimeEntry.minutes).where(
         TimeEntry.ticket_id == ticket.id, TimeEntry.worked_on >= period.start, TimeEntry.worked_on < period.end)))
     logged += max(0, extra_minutes)
-    return logged, billed_minutes(spec, logged, ticket.escalated_to_development if escalated is None else escalated,
-                                  ticket.caused_by_bug if bug is None else bug)
+    return logged, billed_minutes(spec, logged, ticket.escalated_to_development, ticket.caused_by_bug)
 
 
 def buy_hours(organization: Organization, hours: float | str, purchased_on: date | None = None,

@@ -7,11 +7,10 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..auth.models import Organization, utcnow
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, insert_for_dialect
 from .catalog import Plan
 from .models import QuotaUsage
 
@@ -104,8 +103,7 @@ def consume_quota(organization: Organization, now: datetime) -> None:
         return
     limit = plan.spec.tickets_per_month
     month, resets = _month(organization, plan, now)
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    db.session.execute(insert(QuotaUsage).values(organization_id=organization.id, month=month, used=0)
+    db.session.execute(insert_for_dialect(QuotaUsage).values(organization_id=organization.id, month=month, used=0)
                        .on_conflict_do_nothing(index_elements=["organization_id", "month"]))
     counted = db.session.execute(
         update(QuotaUsage)

@@ -6,12 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, insert_for_dialect
 from ..plans import services as plan_services
 from ..plans import sla
 from . import notify
@@ -479,8 +478,7 @@ VIEWING_WINDOW = timedelta(seconds=60)  # the page reports in every 20 s
 def viewing(ticket: Ticket, agent: User, now: datetime | None = None) -> list[User]:
     """Record that ``agent`` has the ticket open; return the other staff who have it open too."""
     now = now or utcnow()
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(TicketViewer).values(ticket_id=ticket.id, user_id=agent.id, seen_at=now)
+    statement = insert_for_dialect(TicketViewer).values(ticket_id=ticket.id, user_id=agent.id, seen_at=now)
     db.session.execute(statement.on_conflict_do_update(index_elements=["ticket_id", "user_id"],
                                                        set_={"seen_at": now}))
     db.session.commit()
@@ -507,11 +505,10 @@ def record_suggestions(user: User, draft_key: str, slugs: list[str], action: str
         raise DomainError("Unknown suggestion action.")
     if not slugs:
         return
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     now = utcnow()
     rows = [dict(draft_key=draft_key, user_id=user.id, organization_id=user.organization_id, slug=slug,
                  action=action, rank=rank, created_at=now) for rank, slug in enumerate(slugs, start=1)]
-    db.session.execute(insert(Suggestion).values(rows).on_conflict_do_nothing(
+    db.session.execute(insert_for_dialect(Suggestion).values(rows).on_conflict_do_nothing(
         index_elements=["draft_key", "slug", "action"]))
     db.session.commit()
 

@@ -37,6 +37,7 @@ class Window:
     close_minute: int
 
     @classmethod
+    @lru_cache(maxsize=1024)  # read for every ticket's clock: parse each plan's text once
     def parse(cls, text: str) -> Window:
         """``"mon-fri 08:00-18:00"``, ``"sat,sun 10:00-14:00"``, ``"mon-sun 00:00-24:00"``."""
         try:

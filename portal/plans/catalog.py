@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -54,6 +55,7 @@ class Target:
     expected: timedelta | None = None
 
     @classmethod
+    @lru_cache(maxsize=1024)  # read for every ticket's clock: parse each plan's text once
     def parse(cls, text: str) -> Target:
         low, sep, high = str(text).partition("-")
         if not sep:

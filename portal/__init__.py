@@ -75,6 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .plans.cli import plans_cli, sla_cli
     from .onboarding import bp as onboarding_bp
     from .agent import bp as agent_bp
+    from .agent.cli import analytics_cli
     from .onboarding.cli import expert_cli
     from .demo import seed_demo_command
 
@@ -90,6 +91,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(sla_cli)
     app.cli.add_command(tickets_cli)
     app.cli.add_command(kb_cli)
+    app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_demo_command)
     register_auth_cli(app.cli)
 

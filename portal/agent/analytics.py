@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, distinct, func, literal_column, select
+from sqlalchemy import case, distinct, extract, func, literal_column, select
 
 from ..auth.models import utcnow
 from ..extensions import db
-from ..kb.models import ArticleVote, SearchEvent
+from ..kb.models import ArticleVote
 from ..tickets.models import Suggestion, Ticket
 
 
@@ -98,14 +97,12 @@ class SearchFigures:
     gaps: list  # (query, times, last seen)
 
 
-def searches(since: datetime) -> SearchFigures:
-    from ..kb.services import content_gaps
+def searches(since: datetime, gaps: int = 20) -> SearchFigures:
+    """Counted days from the rollup (``portal analytics rollup``), the rest from the recorded searches."""
+    from ..kb.services import content_gaps, search_totals
 
-    total, empty = db.session.execute(
-        select(func.count(), func.sum(case((SearchEvent.result_count == 0, 1), else_=0)))
-        .where(SearchEvent.created_at >= since)).one()
-    days = max(1, (utcnow() - since).days)
-    return SearchFigures(total or 0, int(empty or 0), content_gaps(days=days, limit=20))
+    total, empty = search_totals(since.date())
+    return SearchFigures(total, empty, content_gaps(since.date(), limit=gaps))
 
 
 @dataclass
@@ -115,32 +112,59 @@ class SlaRow:
     tickets: int = 0
     answered: int = 0
     on_time: int = 0
-    minutes: list = None
+    median_minutes: float | None = None
+    with_resolution_target: int = 0
+    resolved: int = 0
+    resolved_on_time: int = 0
 
     @property
     def compliance(self) -> float | None:
         return round(self.on_time / self.answered, 3) if self.answered else None
 
     @property
+    def resolution_compliance(self) -> float | None:
+        return round(self.resolved_on_time / self.resolved, 3) if self.resolved else None
+
+    @property
     def median_first_response(self) -> float | None:
-        return round(statistics.median(self.minutes), 1) if self.minutes else None
+        return None if self.median_minutes is None else round(self.median_minutes, 1)
+
+
+def _minutes(start, end):
+    """Minutes from one timestamp column to another, in SQL on both databases."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return extract("epoch", end - start) / 60
+    return (func.julianday(end) - func.julianday(start)) * 1440
 
 
 def sla_compliance(since: datetime) -> list[SlaRow]:
-    """Per plan and priority: first responses on time, and the median minutes to the first response."""
-    table: dict[tuple[str, str], SlaRow] = {}
+    """Per plan and priority, for tickets filed since then: first responses on time and their median
+    minutes, and, where the plan has a resolution target, resolutions on time. One pass in SQL."""
+    minutes = _minutes(Ticket.created_at, Ticket.first_response_at)
+    group = (Ticket.plan, Ticket.priority)
+    # Each ticket ranked by minutes to its first response in its group (unanswered ones last):
+    # the median is the middle one, or the mean of the middle two, of the answered ones.
+    ranked = select(
+        Ticket.plan, Ticket.priority, minutes.label("minutes"),
+        func.row_number().over(partition_by=group, order_by=minutes.asc().nulls_last()).label("rank"),
+        func.count(Ticket.first_response_at).over(partition_by=group).label("answered"),
+        case((Ticket.first_response_at <= Ticket.first_response_due, 1), else_=0).label("on_time"),
+        case((Ticket.resolution_due.is_not(None), 1), else_=0).label("with_target"),
+        case((Ticket.resolution_due.is_not(None) & Ticket.solved_at.is_not(None), 1), else_=0).label("resolved"),
+        case((Ticket.solved_at <= Ticket.resolution_due, 1), else_=0).label("resolved_on_time"),
+    ).where(Ticket.created_at >= since, Ticket.first_response_due.is_not(None)).subquery()
+    middle = (ranked.c.rank <= ranked.c.answered) & (ranked.c.rank * 2 >= ranked.c.answered) \
+        & (ranked.c.rank * 2 <= ranked.c.answered + 2)
     rows = db.session.execute(
-        select(Ticket.plan, Ticket.priority, Ticket.created_at, Ticket.first_response_at, Ticket.first_response_due)
-        .where(Ticket.created_at >= since, Ticket.first_response_due.is_not(None)))
-    for plan, priority, created, answered_at, due in rows:
-        key = (plan or "—", priority.value)
-        row = table.setdefault(key, SlaRow(*key, minutes=[]))
-        row.tickets += 1
-        if answered_at is not None:
-            row.answered += 1
-            row.on_time += answered_at <= due
-            row.minutes.append((answered_at - created).total_seconds() / 60)
-    return [table[k] for k in sorted(table)]
+        select(ranked.c.plan, ranked.c.priority, func.count(), func.max(ranked.c.answered),
+               func.sum(ranked.c.on_time), func.avg(case((middle, ranked.c.minutes))), func.sum(ranked.c.with_target),
+               func.sum(ranked.c.resolved), func.sum(ranked.c.resolved_on_time))
+        .group_by(ranked.c.plan, ranked.c.priority))
+    table = [SlaRow(plan or "—", priority.value, tickets, int(answered or 0), int(on_time or 0),
+                    None if median is None else float(median), int(target or 0), int(resolved or 0),
+                    int(resolved_on_time or 0))
+             for plan, priority, tickets, answered, on_time, median, target, resolved, resolved_on_time in rows]
+    return sorted(table, key=lambda r: (r.plan, r.priority))
 
 
 def backlog_by_week(since: datetime) -> list[tuple[str, int, int]]:
@@ -155,8 +179,10 @@ def backlog_by_week(since: datetime) -> list[tuple[str, int, int]]:
 
 
 def window(days: int | str | None) -> tuple[int, datetime]:
+    """The period shown: (days, its first UTC midnight), whole days so counted days add up."""
     try:
         days = max(7, min(int(days), 365))
     except (TypeError, ValueError):
         days = 90
-    return days, utcnow() - timedelta(days=days)
+    start = (utcnow() - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return days, start

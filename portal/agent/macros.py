@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
@@ -40,8 +41,9 @@ def render(body: str, context: dict) -> str:
     try:
         return _env.from_string(body).render(**context)
     except TemplateError as exc:
-        raise DomainError(f"The macro cannot be filled in: {exc}. Placeholders are "
-                          + ", ".join("{{ " + p + " }}" for p in PLACEHOLDERS) + ".", "body") from None
+        raise DomainError(_l("The macro cannot be filled in: %(error)s. Placeholders are %(placeholders)s.",
+                             error=str(exc), placeholders=", ".join("{{ " + p + " }}" for p in PLACEHOLDERS)),
+                          "body") from None
 
 
 def all_macros() -> list[Macro]:
@@ -51,9 +53,9 @@ def all_macros() -> list[Macro]:
 def save(agent: User, name: str, body: str, macro: Macro | None = None) -> Macro:
     name, body = (name or "").strip(), (body or "").strip()
     if not name or len(name) > 120:
-        raise DomainError("Give the macro a name of at most 120 characters.", "name")
+        raise DomainError(_l("Give the macro a name of at most 120 characters."), "name")
     if not body or len(body) > 10_000:
-        raise DomainError("Write the reply text (at most 10,000 characters).", "body")
+        raise DomainError(_l("Write the reply text (at most 10,000 characters)."), "body")
     render(body, SAMPLE)  # a typo in a placeholder is refused now, not when a customer would read it
     macro = macro or Macro(created_by_id=agent.id)
     macro.name, macro.body, macro.updated_at = name, body, utcnow()
@@ -62,7 +64,7 @@ def save(agent: User, name: str, body: str, macro: Macro | None = None) -> Macro
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise DomainError(f"A macro named {name!r} already exists.", "name") from None
+        raise DomainError(_l("A macro named %(name)s already exists.", name=repr(name)), "name") from None
     return macro
 
 

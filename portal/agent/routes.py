@@ -136,18 +136,24 @@ def delete_macro(macro_id):
 @login_required
 @roles_required(Role.AGENT, Role.ADMIN)
 def compose(reference):
-    """The reply box with a canned reply or an article link added after what was typed (an htmx
-    fragment). A POST: the typed reply travels along and may be longer than a URL can carry."""
+    """The reply box with a canned reply or an article link added after what was typed. For htmx,
+    just the box; without JavaScript, the ticket page again with the text, and the articles
+    found for the link search. A POST: the typed reply may be longer than a URL can carry."""
     from flask import current_app
 
+    from ..kb import search as kb_search
     from ..kb import services as kb_services
+    from ..tickets.forms import ReplyForm
+    from ..tickets.routes import _render_detail
     from . import macros as service
     from .models import Macro
 
     ticket = ticket_or_404(reference)
+    fragment = wants_fragment()
     text, error = request.form.get("body", ""), None
     addition = ""
-    if request.form.get("macro", "").isdigit():
+    # Without JavaScript the chosen canned reply is posted with every button: only "Insert" adds it.
+    if request.form.get("macro", "").isdigit() and (fragment or request.form.get("tool") == "macro"):
         macro = db.session.get(Macro, int(request.form["macro"]))
         if macro is not None:
             try:
@@ -164,7 +170,13 @@ def compose(reference):
             addition = f"[{article.title}]({url})"
     if addition:
         text = f"{text.rstrip()}\n\n{addition}" if text.strip() else addition
-    return render_template("agent/_reply_body.html", text=text, error=error)
+    if fragment:
+        return render_template("agent/_reply_body.html", text=text, error=error)
+    q = (request.form.get("kb_q") or "").strip()
+    found = kb_search.suggest(Path(current_app.config["INDEX_DIR"]), q, lang=ticket.lang, limit=6) if len(q) >= 2 \
+        else []
+    return _render_detail(ticket, reply_form=ReplyForm(formdata=None, body=text),
+                          errors={"body": error} if error else None, compose={"found": found, "q": q})
 
 
 @bp.get("/tickets/<reference>/kb-links")
@@ -189,14 +201,14 @@ def kb_links(reference):
 @login_required
 @roles_required(Role.AGENT, Role.WRITER, Role.ADMIN)
 def analytics():
+    from ..onboarding.report import scores_by_month
     from . import analytics as figures
 
     days, since = figures.window(request.args.get("days"))
-    weeks = figures.deflection_by_week(since)
     return render_template(
-        "agent/analytics.html", days=days, weeks=weeks, articles=figures.articles(since),
+        "agent/analytics.html", days=days, weeks=figures.deflection_by_week(since), articles=figures.articles(since),
         search=figures.searches(since), sla=figures.sla_compliance(since), backlog=figures.backlog_by_week(since),
-        staff=current_user.role in (Role.AGENT, Role.ADMIN),
+        onboarding=scores_by_month(since), staff=current_user.role in (Role.AGENT, Role.ADMIN),
     )
 
 
@@ -225,11 +237,22 @@ def analytics_csv(section):
                           a.not_helpful, a.helpfulness] for a in figures.articles(since, limit=10_000))
     elif section == "gaps":
         writer.writerow(["query", "times", "last_seen"])
-        writer.writerows([spreadsheet_safe(q), n, last.isoformat()] for q, n, last in figures.searches(since).gaps)
+        writer.writerows([spreadsheet_safe(q), n, last.isoformat()]
+                         for q, n, last in figures.searches(since, gaps=10_000).gaps)
     elif section == "sla":
-        writer.writerow(["plan", "priority", "tickets", "answered", "on_time", "compliance", "median_first_response_min"])
-        writer.writerows([r.plan, r.priority, r.tickets, r.answered, r.on_time, r.compliance, r.median_first_response]
+        writer.writerow(["plan", "priority", "tickets", "answered", "on_time", "compliance", "median_first_response_min",
+                         "with_resolution_target", "resolved", "resolved_on_time", "resolution_compliance"])
+        writer.writerows([r.plan, r.priority, r.tickets, r.answered, r.on_time, r.compliance, r.median_first_response,
+                          r.with_resolution_target, r.resolved, r.resolved_on_time, r.resolution_compliance]
                          for r in figures.sla_compliance(since))
+    elif section == "onboarding":
+        from ..onboarding.report import scores_by_month
+
+        writer.writerow(["month", "sessions_rated", "session_rating", "programs_assessed", "usefulness", "clarity",
+                         "pace", "expert_score"])
+        writer.writerows([m.month, m.sessions.count, m.sessions.mean("rating"), m.program.count]
+                         + [m.program.mean(name) for name in ("usefulness", "clarity", "pace", "expert_score")]
+                         for m in scores_by_month(since))
     elif section == "backlog":
         writer.writerow(["week", "filed", "closed"])
         writer.writerows(figures.backlog_by_week(since))

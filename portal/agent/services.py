@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, literal_column, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
@@ -78,14 +79,16 @@ def queue(agent: User, filters: Filters, after: tuple[datetime, int] | None = No
         try:
             query = query.where(Ticket.status == Status(filters.status))
         except ValueError:
-            raise DomainError("Unknown status filter.", "status") from None
-    for name, enum_cls, column in (("priority", Priority, Ticket.priority), ("category", Category, Ticket.category)):
+            raise DomainError(_l("Unknown status filter."), "status") from None
+    for name, enum_cls, column, unknown in (
+            ("priority", Priority, Ticket.priority, _l("Unknown priority filter.")),
+            ("category", Category, Ticket.category, _l("Unknown category filter."))):
         value = getattr(filters, name)
         if value:
             try:
                 query = query.where(column == enum_cls(value))
             except ValueError:
-                raise DomainError(f"Unknown {name} filter.", name) from None
+                raise DomainError(unknown, name) from None
     if filters.organization.isdigit():
         query = query.where(Ticket.organization_id == int(filters.organization))
     if filters.assignee == "mine":
@@ -118,7 +121,8 @@ def agents() -> list[User]:
 def claim(ticket: Ticket, agent: User) -> None:
     """Take the ticket: assign it to oneself (and open it if new)."""
     if ticket.assignee_id is not None and ticket.assignee_id != agent.id:
-        raise DomainError(f"{ticket.reference} is already assigned to {ticket.assignee.name}.")
+        raise DomainError(_l("%(reference)s is already assigned to %(name)s.", reference=ticket.reference,
+                             name=ticket.assignee.name))
     tickets.assign(ticket, agent, agent)
 
 
@@ -128,14 +132,14 @@ BULK_ACTIONS = ("assign", "status", "close")
 def bulk(agent: User, references: list[str], action: str, value: str = "") -> tuple[list[str], dict[str, str]]:
     """Apply one action to many tickets; returns (changed references, {reference: why not})."""
     if action not in BULK_ACTIONS:
-        raise DomainError("Choose an action for the selected tickets.", "action")
+        raise DomainError(_l("Choose an action for the selected tickets."), "action")
     if not references:
-        raise DomainError("Select at least one ticket.", "ticket")
+        raise DomainError(_l("Select at least one ticket."), "ticket")
     assignee = None
     if action == "assign" and value:
         assignee = db.session.get(User, int(value)) if value.isdigit() else None
         if assignee is None or assignee.role not in (Role.AGENT, Role.ADMIN):
-            raise DomainError("Choose an agent to assign the tickets to.", "value")
+            raise DomainError(_l("Choose an agent to assign the tickets to."), "value")
     changed, refused = [], {}
     for reference in dict.fromkeys(references):
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -70,3 +70,25 @@ class ArticleVote(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("slug", "voter", name="uq_kb_article_votes_slug_voter"),)
+
+
+class SearchDay(db.Model):
+    """One ended UTC day of searches, counted by ``portal analytics rollup``: a year of
+    figures is then 365 rows instead of every recorded search."""
+
+    __tablename__ = "kb_search_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    searches: Mapped[int]
+    without_results: Mapped[int]
+
+
+class SearchGapDay(db.Model):
+    """One day's searches without results, per normalized query (the content gaps)."""
+
+    __tablename__ = "kb_search_gap_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    normalized: Mapped[str] = mapped_column(String(200), primary_key=True)
+    times: Mapped[int]
+    last_seen: Mapped[datetime]

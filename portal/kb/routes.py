@@ -1,6 +1,7 @@
 import secrets
 import time
 from collections import OrderedDict
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from pygments.formatters import HtmlFormatter
 
-from ..auth.models import Role
+from ..auth.models import Role, utcnow
 from ..web import render_page_or_fragment, roles_required, wants_fragment
 from . import bp, services
 from . import search as search_index
@@ -161,4 +162,5 @@ def vote(slug):
 def gaps():
     """The writers' to-do list: what readers searched for and did not find."""
     days = min(max(request.args.get("days", 30, type=int) or 30, 1), 365)
-    return render_template("kb/gaps.html", gaps=services.content_gaps(days=days), days=days)
+    since = (utcnow() - timedelta(days=days)).date()
+    return render_template("kb/gaps.html", gaps=services.content_gaps(since), days=days)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, delete, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import utcnow
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, insert_for_dialect
 from . import search as search_index
 from .content import Article, ArticleError, Rendered, find_article_path, load_article, load_rendered
-from .models import ArticleView, ArticleVote, SearchClick, SearchEvent
+from .models import ArticleView, ArticleVote, SearchClick, SearchDay, SearchEvent, SearchGapDay
 
 
 class ArticleNotFound(DomainError):
@@ -25,13 +26,13 @@ def get_article(kb_dir: Path, slug: str, can_see_drafts: bool) -> tuple[Article,
     """The article and its HTML; drafts exist only for writers and admins."""
     path = find_article_path(Path(kb_dir), slug)
     if path is None:
-        raise ArticleNotFound(f"No article {slug!r}.")
+        raise ArticleNotFound(_l("No article %(slug)s.", slug=repr(slug)))
     try:
         article, rendered = load_rendered(path, Path(kb_dir))
     except ArticleError as exc:
         raise ArticleNotFound(exc.message) from None
     if article.draft and not can_see_drafts:
-        raise ArticleNotFound(f"No article {slug!r}.")
+        raise ArticleNotFound(_l("No article %(slug)s.", slug=repr(slug)))
     return article, rendered
 
 
@@ -170,13 +171,88 @@ def helpfulness(slug: str) -> tuple[int, int]:
     return counts.get(True, 0), counts.get(False, 0)
 
 
-def content_gaps(days: int = 30, limit: int = 50) -> list[tuple[str, int, datetime]]:
-    """Searches that found nothing: (query, times, last seen), most frequent first."""
-    since = utcnow() - timedelta(days=days)
+def content_gaps(since: date, limit: int = 50) -> list[tuple[str, int, datetime]]:
+    """Searches since that UTC day that found nothing: (query, times, last seen), most frequent first."""
+    through = _counted_through()
+    parts = [select(SearchEvent.normalized.label("query"), literal(1).label("times"),
+                    SearchEvent.updated_at.label("last_seen"))
+             .where(SearchEvent.result_count == 0, SearchEvent.created_at >= _raw_from(since, through))]
+    if through is not None and through >= since:
+        parts.append(select(SearchGapDay.normalized, SearchGapDay.times, SearchGapDay.last_seen)
+                     .where(SearchGapDay.day >= since, SearchGapDay.day <= through))
+    gaps = union_all(*parts).subquery()
     return db.session.execute(
-        select(SearchEvent.normalized, func.count(), func.max(SearchEvent.updated_at))
-        .where(SearchEvent.result_count == 0, SearchEvent.created_at >= since)
-        .group_by(SearchEvent.normalized)
-        .order_by(func.count().desc(), func.max(SearchEvent.updated_at).desc())
+        select(gaps.c.query, func.sum(gaps.c.times), func.max(gaps.c.last_seen))
+        .group_by(gaps.c.query)
+        .order_by(func.sum(gaps.c.times).desc(), func.max(gaps.c.last_seen).desc(), gaps.c.query)
         .limit(limit)
     ).all()
+
+
+def search_totals(since: date) -> tuple[int, int]:
+    """(searches, searches without any result) since that UTC day."""
+    through = _counted_through()
+    total = empty = 0
+    if through is not None and through >= since:
+        counted = db.session.execute(select(func.sum(SearchDay.searches), func.sum(SearchDay.without_results))
+                                     .where(SearchDay.day >= since)).one()
+        total, empty = counted[0] or 0, counted[1] or 0
+    raw = db.session.execute(select(func.count(), func.sum(case((SearchEvent.result_count == 0, 1), else_=0)))
+                             .where(SearchEvent.created_at >= _raw_from(since, through))).one()
+    return total + (raw[0] or 0), empty + int(raw[1] or 0)
+
+
+def _counted_through() -> date | None:
+    """The last day ``rollup_searches`` counted (its figures are in the day tables)."""
+    return db.session.scalar(select(func.max(SearchDay.day)))
+
+
+def _raw_from(since: date, through: date | None) -> datetime:
+    """Where the figures read from the recorded searches themselves: after the counted days."""
+    first = since if through is None or through < since else through + timedelta(days=1)
+    return datetime.combine(first, time())
+
+
+def rollup_searches(today: date | None = None) -> list[date]:
+    """Count every ended UTC day's searches and content gaps into the day tables, so the
+    analytics read a row per day instead of every search. The last counted day is
+    counted again: a search typed just before midnight may be refined just after it.
+    Safe to repeat and to run twice at once (the rows are upserted)."""
+    today = today or utcnow().date()
+    start = _counted_through()
+    if start is None:
+        first = db.session.scalar(select(func.min(SearchEvent.created_at)))
+        if first is None:
+            return []
+        start = first.date()
+    if start >= today:
+        return []
+    window = (SearchEvent.created_at >= datetime.combine(start, time()),
+              SearchEvent.created_at < datetime.combine(today, time()))
+    day = func.date(SearchEvent.created_at)  # 'YYYY-MM-DD' on SQLite, a date on PostgreSQL
+    counted = {_as_date(d): (n, int(empty or 0)) for d, n, empty in db.session.execute(
+        select(day, func.count(), func.sum(case((SearchEvent.result_count == 0, 1), else_=0)))
+        .where(*window).group_by(day))}
+    days = [start + timedelta(days=i) for i in range((today - start).days)]
+    upsert = insert_for_dialect(SearchDay)
+    db.session.execute(upsert.on_conflict_do_update(
+        index_elements=["day"], set_={"searches": upsert.excluded.searches,
+                                      "without_results": upsert.excluded.without_results}),
+        [{"day": d, "searches": counted.get(d, (0, 0))[0], "without_results": counted.get(d, (0, 0))[1]}
+         for d in days])
+    # A recounted day's gap may have gone (the search was refined into one that finds articles).
+    db.session.execute(delete(SearchGapDay).where(SearchGapDay.day >= start, SearchGapDay.day < today))
+    gaps = [{"day": _as_date(d), "normalized": q, "times": n, "last_seen": last} for d, q, n, last in db.session.execute(
+        select(day, SearchEvent.normalized, func.count(), func.max(SearchEvent.updated_at))
+        .where(*window, SearchEvent.result_count == 0).group_by(day, SearchEvent.normalized))]
+    if gaps:
+        upsert = insert_for_dialect(SearchGapDay)
+        db.session.execute(upsert.on_conflict_do_update(
+            index_elements=["day", "normalized"], set_={"times": upsert.excluded.times,
+                                                        "last_seen": upsert.excluded.last_seen}), gaps)
+    db.session.commit()
+    return days
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)

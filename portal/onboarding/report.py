@@ -80,3 +80,33 @@ def rows():
                                 .order_by(OnboardingSession.starts_at)):
         yield ["session", s.starts_at.date().isoformat(), s.organization.name, s.expert.user.name, s.feature_area,
                "", "", "", "", s.rating, ""]
+
+
+@dataclass
+class MonthScores:
+    month: str  # yyyy-mm
+    sessions: Averages = field(default_factory=Averages)  # the 1-5 rating after each held session
+    program: Averages = field(default_factory=Averages)  # the end-of-program questionnaire
+
+
+def scores_by_month(since) -> list[MonthScores]:
+    """Onboarding feedback per month since then, for the analytics page: session ratings
+    (by the session's month) and program questionnaires (by the month they were sent)."""
+    months: dict[str, MonthScores] = {}
+
+    def bucket(at) -> MonthScores:
+        key = at.strftime("%Y-%m")
+        return months.setdefault(key, MonthScores(key))
+
+    for starts_at, rating in db.session.execute(
+            select(OnboardingSession.starts_at, OnboardingSession.rating)
+            .where(OnboardingSession.rating.is_not(None), OnboardingSession.starts_at >= since)):
+        scores = bucket(starts_at).sessions
+        scores.count += 1
+        scores.add("rating", rating)
+    for f in db.session.scalars(select(ProgramFeedback).where(ProgramFeedback.submitted_at >= since)):
+        scores = bucket(f.submitted_at).program
+        scores.count += 1
+        for name in ("usefulness", "clarity", "pace", "expert_score"):
+            scores.add(name, getattr(f, name))
+    return [months[k] for k in sorted(months)]

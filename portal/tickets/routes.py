@@ -237,7 +237,7 @@ def detail(reference):
 
 
 def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, status=200, time_form=None,
-                   time_errors=None, confirm_newer=False):
+                   time_errors=None, confirm_newer=False, compose=None):
     staff = services.can_work_tickets(current_user)
     staff_context = {}
     if staff:
@@ -247,7 +247,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
                                        .order_by(TimeEntry.worked_on, TimeEntry.id)).all(),
             time_form=time_form or {}, time_errors=time_errors or {},
             quota=plan_services.quota(ticket.organization), onboarding=_onboarding_summary(ticket.organization),
-            macros=_macros(),
+            macros=_macros(), compose=compose or {},
             other_tickets=db.session.scalars(
                 select(Ticket).where(Ticket.requester_id == ticket.requester_id, Ticket.id != ticket.id)
                 .order_by(Ticket.created_at.desc()).limit(5)).all(),

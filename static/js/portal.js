@@ -22,6 +22,14 @@
     toast(document.body.dataset.msgOffline || "The portal cannot be reached. Check your connection.");
   });
 
+  // The reply box's article search lists its results as you type: Enter must not post the
+  // reply form (without JavaScript, Enter there runs the search through the compose route).
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.name === "kb_q" && event.target.closest(".compose-tools")) {
+      event.preventDefault();
+    }
+  });
+
   // The header search dropdown: close on Escape or a click elsewhere.
   function closeDropdown() {
     var results = document.getElementById("header-results");

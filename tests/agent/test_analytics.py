@@ -81,3 +81,91 @@ def test_the_page_and_csv_for_writers_but_not_customers(app, client, auth):
     auth.logout()
     auth.login(gen_user(Role.CUSTOMER).email)
     assert client.get("/agent/analytics").status_code == 403
+
+
+def _search(text, results, at):
+    db.session.add(SearchEvent(query=text, normalized=text, lang="en", result_count=results, created_at=at,
+                               updated_at=at))
+    db.session.commit()
+
+
+def test_the_rollup_counts_ended_days_and_the_figures_stay_the_same(app):
+    today = utcnow().date()
+    midnight = datetime.combine(today, datetime.min.time())
+    _search("zeppelin parking", 0, midnight - timedelta(days=3, hours=-1))
+    _search("zeppelin parking", 0, midnight - timedelta(days=2, hours=-5))
+    _search("export csv", 3, midnight - timedelta(days=2, hours=-6))
+    _search("quantum billing", 0, midnight - timedelta(minutes=1))  # just before midnight
+    _search("zeppelin parking", 0, midnight + timedelta(minutes=5))  # today: not counted yet
+    since = today - timedelta(days=7)
+    before = (kb.search_totals(since), kb.content_gaps(since))
+    assert before[0] == (5, 4) and before[1][0][:2] == ("zeppelin parking", 3)
+
+    counted = kb.rollup_searches(today)
+    assert counted == [today - timedelta(days=n) for n in (3, 2, 1)]
+    assert (kb.search_totals(since), kb.content_gaps(since)) == before  # the day rows plus today's searches
+    # What a later run does: the last counted day is counted again, earlier ones are kept.
+    refined = db.session.query(SearchEvent).filter_by(normalized="quantum billing").one()
+    refined.query = refined.normalized = "quantum billing export"
+    refined.result_count = 2  # refined after midnight into a search that finds articles
+    db.session.commit()
+    assert kb.rollup_searches(today) == [today - timedelta(days=1)]
+    assert kb.search_totals(since) == (5, 3)
+    assert [q for q, _n, _last in kb.content_gaps(since)] == ["zeppelin parking"]
+    assert kb.rollup_searches(today) == [today - timedelta(days=1)]  # repeatable: same rows, no duplicates
+    assert kb.search_totals(since) == (5, 3)
+    # A period that starts inside the counted days reads only the days it covers.
+    assert kb.search_totals(today - timedelta(days=2)) == (4, 2)
+    # Analytics of a later day read the counted days that day, and its own searches after them.
+    assert kb.rollup_searches(today + timedelta(days=1)) == [today - timedelta(days=1), today]
+    assert kb.search_totals(since) == (5, 3)
+
+
+def test_the_rollup_command(app, runner):
+    assert "Nothing to count" in runner.invoke(args=["analytics", "rollup"]).output
+    _search("zeppelin parking", 0, utcnow() - timedelta(days=2))
+    out = runner.invoke(args=["analytics", "rollup"]).output
+    assert "Counted 2 day(s) of searches" in out and (utcnow().date() - timedelta(days=2)).isoformat() in out
+
+
+def test_median_first_response_and_resolutions_on_time(app):
+    org = gen_org(plan="premium", timezone="UTC")
+    customer, agent = gen_user(Role.CUSTOMER, org=org), gen_user(Role.AGENT)
+    filed = [gen_ticket(customer, impact="high", urgency="high", now=MONDAY) for _ in range(3)]
+    for ticket, minutes in zip(filed, (40, 5, 10), strict=True):
+        tickets.reply(ticket, agent, "On it.", now=MONDAY + timedelta(minutes=minutes))
+    # A resolution target (plans may have one): one solved in time, one late, one still open.
+    for ticket, solved in zip(filed, (MONDAY + timedelta(hours=3), MONDAY + timedelta(hours=9), None), strict=True):
+        ticket.resolution_due, ticket.solved_at = MONDAY + timedelta(hours=8), solved
+    db.session.commit()
+    [row] = analytics.sla_compliance(MONDAY - timedelta(days=1))
+    assert row.median_first_response == 10.0  # of 5, 10 and 40 minutes: the middle one
+    assert (row.on_time, row.compliance) == (2, 0.667)
+    assert (row.with_resolution_target, row.resolved, row.resolved_on_time, row.resolution_compliance) == \
+        (3, 2, 1, 0.5)
+
+
+def test_onboarding_scores_on_the_page_and_in_csv(app, client, auth):
+    from portal.onboarding import services as onboarding
+    from portal.onboarding.models import OnboardingSession
+    from portal.onboarding.report import scores_by_month
+
+    expert = onboarding.make_expert(gen_user(Role.AGENT), "UTC", "https://meet.example.com/x")
+    onboarding.set_availability(expert, ["mon-fri 09:00-12:00"])
+    customer = gen_user(Role.CUSTOMER, org=gen_org(started_on=(utcnow() - timedelta(days=40)).date()))
+    held_at = utcnow() - timedelta(days=3)
+    for rating in (5, 4):
+        db.session.add(OnboardingSession(organization_id=customer.organization_id, expert_id=expert.user_id,
+                                         week=1 if rating == 5 else 2, starts_at=held_at, ends_at=held_at,
+                                         feature_area="tickets", status="held", rating=rating,
+                                         booked_by_id=customer.id))
+        held_at -= timedelta(hours=1)
+    db.session.commit()
+    [month] = scores_by_month(utcnow() - timedelta(days=30))
+    assert (month.sessions.count, month.sessions.mean("rating"), month.program.count) == (2, 4.5, 0)
+    auth.login(gen_user(Role.WRITER).email)
+    page = client.get("/agent/analytics?days=30").get_data(as_text=True)
+    assert "Onboarding feedback" in page and "4.5" in page
+    assert page.count('id="onboarding-title"') == 1 and "<title>Analytics" in page
+    rows = list(csv.reader(io.StringIO(client.get("/agent/analytics/onboarding.csv?days=30").get_data(as_text=True))))
+    assert rows[0][:3] == ["month", "sessions_rated", "session_rating"] and rows[1][1:3] == ["2", "4.5"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from contextlib import contextmanager
+
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
+    if not has_request_context():
+        return None  # the CLI and background jobs: the default (emails force their reader's)
     languages = current_app.config["LANGUAGES"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
@@ -20,9 +24,30 @@ def select_locale() -> str:
 
 def select_timezone() -> str | None:
     """Customers read times in their organization's time zone; staff and visitors in the default (UTC)."""
+    if not has_request_context():
+        return None
     if current_user and current_user.is_authenticated and current_user.organization is not None:
         return current_user.organization.timezone
     return None
+
+
+@contextmanager
+def force_timezone(zone: str | None):
+    """Times formatted inside read in this zone: an email in its recipient's zone, not the
+    request's. Flask-Babel caches the zone on its context, as force_locale does the locale."""
+    from babel.dates import get_timezone as zone_named
+    from flask_babel import _get_current_context, get_timezone
+
+    ctx = _get_current_context()
+    if ctx is None or not zone:
+        yield
+        return
+    previous = get_timezone()
+    ctx.babel_tzinfo = zone_named(zone)
+    try:
+        yield
+    finally:
+        ctx.babel_tzinfo = previous
 
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}

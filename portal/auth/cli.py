@@ -10,7 +10,7 @@ from .models import Role
 
 
 def _fail(exc: DomainError):
-    raise click.ClickException(exc.message)
+    raise click.ClickException(str(exc))
 
 
 @click.group("org", help="Customer organizations.")

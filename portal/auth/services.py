@@ -7,6 +7,7 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..errors import DomainError
@@ -21,7 +22,8 @@ def normalize_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise DomainError(f"{email!r} is not a valid email address: {exc}", "email") from None
+        raise DomainError(_l("%(email)s is not a valid email address: %(reason)s", email=repr(email), reason=str(exc)),
+                          "email") from None
 
 
 def parse_role(value: str | Role) -> Role:
@@ -29,16 +31,21 @@ def parse_role(value: str | Role) -> Role:
         return Role(value)
     except ValueError:
         choices = ", ".join(r.value for r in Role)
-        raise DomainError(f"Unknown role {value!r}; choose one of: {choices}.", "role") from None
+        raise DomainError(_l("Unknown role %(role)s; choose one of: %(choices)s.", role=repr(value), choices=choices),
+                          "role") from None
+
+
+def _unknown_timezone(name: str):
+    return _l("Unknown time zone %(name)s; use an IANA name such as Europe/Madrid.", name=repr(name))
 
 
 def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise DomainError(f"Unknown time zone {name!r}; use an IANA name such as Europe/Madrid.", "timezone") from None
+        raise DomainError(_unknown_timezone(name), "timezone") from None
     if name not in available_timezones() and name != "UTC":
-        raise DomainError(f"Unknown time zone {name!r}; use an IANA name such as Europe/Madrid.", "timezone")
+        raise DomainError(_unknown_timezone(name), "timezone")
     return name
 
 
@@ -53,11 +60,12 @@ def user_by_email(email: str) -> User | None:
 def create_organization(name: str, plan: str, started_on: date | None = None, timezone: str = "UTC") -> Organization:
     name = name.strip()
     if not name:
-        raise DomainError("An organization needs a name.", "name")
+        raise DomainError(_l("An organization needs a name."), "name")
     if not PLAN_NAME.match(plan or ""):
-        raise DomainError(f"Plan names are lowercase letters, digits, '-' and '_'; got {plan!r}.", "plan")
+        raise DomainError(_l("Plan names are lowercase letters, digits, '-' and '_'; got %(plan)s.", plan=repr(plan)),
+                          "plan")
     if organization_by_name(name):
-        raise DomainError(f"An organization named {name!r} already exists.", "name")
+        raise DomainError(_l("An organization named %(name)s already exists.", name=repr(name)), "name")
     org = Organization(name=name, plan=plan, started_on=started_on or date.today(), timezone=check_timezone(timezone))
     db.session.add(org)
     db.session.commit()
@@ -74,17 +82,17 @@ def create_user(
     email = normalize_email(email)
     role = parse_role(role)
     if user_by_email(email):
-        raise DomainError(f"A user with the email {email} already exists.", "email")
+        raise DomainError(_l("A user with the email %(email)s already exists.", email=email), "email")
     _check_password(password)
     if isinstance(organization, str):
         found = organization_by_name(organization)
         if found is None:
-            raise DomainError(f"No organization named {organization!r}.", "org")
+            raise DomainError(_l("No organization named %(name)s.", name=repr(organization)), "org")
         organization = found
     if role.is_customer and organization is None:
-        raise DomainError("Customers belong to an organization: give one with --org.", "org")
+        raise DomainError(_l("Customers belong to an organization: give one with --org."), "org")
     if role.is_staff and organization is not None:
-        raise DomainError("Staff (agents, writers, admins) do not belong to a customer organization.", "org")
+        raise DomainError(_l("Staff (agents, writers, admins) do not belong to a customer organization."), "org")
     user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, organization=organization)
     user.set_password(password)
     db.session.add(user)
@@ -94,13 +102,14 @@ def create_user(
 
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise DomainError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.", "password")
+        raise DomainError(_l("The password must have at least %(min)s characters.", min=MIN_PASSWORD_LENGTH),
+                          "password")
 
 
 def reset_password(email: str, password: str) -> User:
     user = user_by_email(email)
     if user is None:
-        raise DomainError(f"No user with the email {email.strip()}.", "email")
+        raise DomainError(_l("No user with the email %(email)s.", email=email.strip()), "email")
     _check_password(password)
     user.set_password(password)
     db.session.commit()
@@ -121,6 +130,6 @@ def authenticate(email: str, password: str) -> User | None:
 
 def set_locale(user: User, locale: str | None, allowed: list[str]) -> None:
     if locale not in (None, "", *allowed):
-        raise DomainError(f"Unsupported language {locale!r}.", "locale")
+        raise DomainError(_l("Unsupported language %(locale)s.", locale=repr(locale)), "locale")
     user.locale = locale or None
     db.session.commit()

@@ -32,7 +32,7 @@ def add_command(email, timezone, meeting_url, windows):
         if windows:
             services.set_availability(profile, list(windows))
     except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{profile.user.name} is an expert ({profile.timezone}), {len(profile.rules)} weekly window(s).")
 
 
@@ -55,5 +55,5 @@ def day_off_command(email, first, until, note):
     try:
         services.add_day_off(profile, first.date(), until.date() if until else None, note)
     except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Day(s) off recorded for {profile.user.name}.")

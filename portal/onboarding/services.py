@@ -10,11 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Organization, Role, User, utcnow
-from ..errors import DomainError
+from ..errors import DomainError, lazy_number
 from ..extensions import db
 from ..plans import services as plan_services
 from . import slots as slot_service
@@ -125,7 +126,7 @@ def program(organization: Organization) -> Program:
     """The organization's program: weeks from its start date in its own time zone, and their sessions."""
     plan = plan_services.plan_for(organization)
     if plan is None or plan.spec.onboarding == "none" or plan.spec.onboarding_sessions == 0:
-        raise NoOnboarding("Your plan does not include an onboarding program.")
+        raise NoOnboarding(_l("Your plan does not include an onboarding program."))
     zone = ZoneInfo(organization.timezone)
     result = Program(organization, plan.spec.onboarding_sessions, plan.spec.session_minutes,
                      plan.spec.onboarding == "premium")
@@ -149,7 +150,7 @@ def _lead() -> timedelta:
 
 def week_slots(prog: Program, week: int, now: datetime | None = None) -> list[slot_service.Slot]:
     if not 1 <= week <= len(prog.weeks):
-        raise DomainError(f"The program has weeks 1 to {len(prog.weeks)}.", "week")
+        raise DomainError(_l("The program has weeks 1 to %(last)s.", last=len(prog.weeks)), "week")
     w = prog.weeks[week - 1]
     return slot_service.free_slots(w.starts_at, w.ends_at, prog.length, (now or utcnow()) + _lead())
 
@@ -166,7 +167,7 @@ class SlotTaken(DomainError):
 
     def __init__(self, nearest: list[slot_service.Slot]):
         self.nearest = nearest
-        super().__init__("That slot was just taken by someone else.", "slot")
+        super().__init__(_l("That slot was just taken by someone else."), "slot")
 
 
 def _nearest(candidates: list[slot_service.Slot], at: datetime, n: int = 3) -> list[slot_service.Slot]:
@@ -176,33 +177,35 @@ def _nearest(candidates: list[slot_service.Slot], at: datetime, n: int = 3) -> l
 def _check_slot(candidates: list[slot_service.Slot], expert_id: int, starts_at: datetime, now: datetime,
                 window: tuple[datetime, datetime] | None) -> None:
     if starts_at < now:
-        raise DomainError("That time is in the past: pick one of the free slots shown.", "slot")
+        raise DomainError(_l("That time is in the past: pick one of the free slots shown."), "slot")
     if window and not (window[0] <= starts_at < window[1]):
-        raise DomainError("That time is outside the week you picked.", "slot")
+        raise DomainError(_l("That time is outside the week you picked."), "slot")
     if starts_at < now + _lead():
         hours = current_app.config["ONBOARDING_MIN_LEAD_HOURS"]
-        raise DomainError(f"Sessions are booked at least {hours} hours ahead, so the expert can prepare.", "slot")
+        raise DomainError(_l("Sessions are booked at least %(hours)s hours ahead, so the expert can prepare.",
+                             hours=hours), "slot")
     if not any(s.expert_id == expert_id and s.starts_at == starts_at for s in candidates):
         busy = db.session.scalar(select(OnboardingSession.id).where(
             OnboardingSession.expert_id == expert_id, OnboardingSession.starts_at == starts_at,
             OnboardingSession.status != SessionStatus.CANCELLED.value))
         if busy:
             raise SlotTaken(_nearest(candidates, starts_at))
-        raise DomainError("The expert is not available at that time: pick one of the free slots shown.", "slot")
+        raise DomainError(_l("The expert is not available at that time: pick one of the free slots shown."), "slot")
 
 
 def _check_details(area: str, questions: str | None) -> str | None:
     if area not in areas():
-        raise DomainError("Choose a feature area from the list.", "feature_area")
+        raise DomainError(_l("Choose a feature area from the list."), "feature_area")
     questions = (questions or "").strip()
     if len(questions) > QUESTIONS_MAX:
-        raise DomainError(f"Questions can have at most {QUESTIONS_MAX:,} characters.", "questions")
+        raise DomainError(_l("Questions can have at most %(max)s characters.", max=lazy_number(QUESTIONS_MAX)),
+                          "questions")
     return questions or None
 
 
 def _may_book(user: User) -> None:
     if not user.role.is_customer or user.organization_id is None:
-        raise DomainError("Only customers book onboarding sessions.")
+        raise DomainError(_l("Only customers book onboarding sessions."))
 
 
 def book(user: User, week: int, expert_id: int, starts_at: datetime, area: str, questions: str | None = None,
@@ -212,13 +215,13 @@ def book(user: User, week: int, expert_id: int, starts_at: datetime, area: str, 
     now = now or utcnow()
     prog = program(user.organization)
     if not 1 <= week <= len(prog.weeks):
-        raise DomainError(f"The program has {len(prog.weeks)} sessions, one a week: weeks 1 to {len(prog.weeks)}.",
-                          "week")
+        raise DomainError(_l("The program has %(count)s sessions, one a week: weeks 1 to %(count)s.",
+                             count=len(prog.weeks)), "week")
     w = prog.weeks[week - 1]
     if w.session is not None:
-        raise DomainError(f"Week {week} already has its session; reschedule it instead.", "week")
+        raise DomainError(_l("Week %(week)s already has its session; reschedule it instead.", week=week), "week")
     if now >= prog.ends_at:
-        raise DomainError("The onboarding window has closed. For more training, file a training request.", "week")
+        raise DomainError(_l("The onboarding window has closed. For more training, file a training request."), "week")
     questions = _check_details(area, questions)
     candidates = week_slots(prog, week, now)
     _check_slot(candidates, expert_id, starts_at, now, (w.starts_at, w.ends_at))
@@ -233,11 +236,11 @@ def book_extra(user: User, ticket, expert_id: int, starts_at: datetime, area: st
     """An extra session for a training request, outside the program's window."""
     _may_book(user)
     if ticket.category.value != "training_request" or ticket.organization_id != user.organization_id:
-        raise DomainError("Extra sessions are booked from a training request.")
+        raise DomainError(_l("Extra sessions are booked from a training request."))
     existing = db.session.scalar(select(OnboardingSession).where(
         OnboardingSession.ticket_id == ticket.id, OnboardingSession.status == SessionStatus.BOOKED.value))
     if existing is not None:
-        raise DomainError("This training request already has a session booked; reschedule it instead.")
+        raise DomainError(_l("This training request already has a session booked; reschedule it instead."))
     now = now or utcnow()
     questions = _check_details(area, questions)
     plan = plan_services.plan_for(user.organization)
@@ -259,7 +262,7 @@ def _insert(session: OnboardingSession, candidates: list[slot_service.Slot]) -> 
         if db.session.scalar(select(OnboardingSession.id).where(
                 OnboardingSession.organization_id == session.organization_id, OnboardingSession.week == session.week,
                 OnboardingSession.status != SessionStatus.CANCELLED.value)) and session.week is not None:
-            raise DomainError(f"Week {session.week} was just booked by a colleague.", "week") from None
+            raise DomainError(_l("Week %(week)s was just booked by a colleague.", week=session.week), "week") from None
         raise SlotTaken([s for s in _nearest(candidates, session.starts_at, 4)
                          if not (s.expert_id == session.expert_id and s.starts_at == session.starts_at)][:3]) from None
     from . import notify
@@ -278,13 +281,13 @@ def can_change(session: OnboardingSession, now: datetime | None = None) -> bool:
 
 def _check_change(session: OnboardingSession, user: User, now: datetime) -> None:
     if user.organization_id != session.organization_id:
-        raise DomainError("Only the customer's organization changes its sessions.")
+        raise DomainError(_l("Only the customer's organization changes its sessions."))
     if session.status != SessionStatus.BOOKED.value:
-        raise DomainError("Only a booked session can be changed.")
+        raise DomainError(_l("Only a booked session can be changed."))
     if not can_change(session, now):
         hours = current_app.config["ONBOARDING_CHANGE_NOTICE_HOURS"]
-        raise DomainError(f"Sessions can be moved or cancelled up to {hours} hours before they start. "
-                          "For anything urgent, file a ticket.")
+        raise DomainError(_l("Sessions can be moved or cancelled up to %(hours)s hours before they start. "
+                             "For anything urgent, file a ticket.", hours=hours))
 
 
 def move_options(session: OnboardingSession, now: datetime | None = None):
@@ -333,7 +336,7 @@ def cancel(session: OnboardingSession, user: User, now: datetime | None = None) 
 
 def update_questions(session: OnboardingSession, user: User, questions: str | None) -> None:
     if user.organization_id != session.organization_id or session.status != SessionStatus.BOOKED.value:
-        raise DomainError("Questions can be changed until the session is held.")
+        raise DomainError(_l("Questions can be changed until the session is held."))
     session.questions = _check_details(session.feature_area, questions)
     session.updated_at = utcnow()
     db.session.commit()
@@ -350,17 +353,17 @@ def record_outcome(session: OnboardingSession, expert: User, status: str, notes:
                    now: datetime | None = None) -> None:
     """The expert marks a session held or missed, with notes and follow-up articles for the customer."""
     if expert.role not in (Role.AGENT, Role.ADMIN):
-        raise DomainError("Only experts run sessions.")
+        raise DomainError(_l("Only experts run sessions."))
     if status not in (SessionStatus.HELD.value, SessionStatus.MISSED.value):
-        raise DomainError("A session is marked held or missed.", "status")
+        raise DomainError(_l("A session is marked held or missed."), "status")
     if session.status == SessionStatus.CANCELLED.value:
-        raise DomainError("This session was cancelled.", "status")
+        raise DomainError(_l("This session was cancelled."), "status")
     if (now or utcnow()) < session.starts_at:
-        raise DomainError("A session can be marked once it has started.", "status")
+        raise DomainError(_l("A session can be marked once it has started."), "status")
     slugs = [s.strip() for s in follow_up or [] if s.strip()]
     unknown = [s for s in slugs if known_slugs is not None and s not in known_slugs]
     if unknown:
-        raise DomainError(f"No article with the address {unknown[0]!r}.", "follow_up")
+        raise DomainError(_l("No article with the address %(slug)s.", slug=repr(unknown[0])), "follow_up")
     first_outcome = session.status == SessionStatus.BOOKED.value
     session.status = status
     session.notes = (notes or "").strip()[:8000] or None
@@ -378,9 +381,9 @@ def record_outcome(session: OnboardingSession, expert: User, status: str, notes:
 def rate_session(session: OnboardingSession, user: User, rating) -> None:
     """The customer's quick rating of a held session, 1 to 5."""
     if user.organization_id != session.organization_id:
-        raise DomainError("Only the customer rates a session.")
+        raise DomainError(_l("Only the customer rates a session."))
     if session.status != SessionStatus.HELD.value:
-        raise DomainError("A session can be rated once it has been held.", "rating")
+        raise DomainError(_l("A session can be rated once it has been held."), "rating")
     session.rating = _score(rating, "rating")
     db.session.commit()
 
@@ -391,7 +394,7 @@ def _score(value, name: str) -> int:
     except (TypeError, ValueError):
         number = 0
     if not 1 <= number <= 5:
-        raise DomainError("Give a score from 1 to 5.", name)
+        raise DomainError(_l("Give a score from 1 to 5."), name)
     return number
 
 
@@ -412,7 +415,7 @@ def submit_feedback(user: User, values: dict, now: datetime | None = None) -> Pr
     now = now or utcnow()
     prog = program(user.organization)
     if not prog.finished(now):
-        raise DomainError("Feedback opens after your last session, or when the onboarding window ends.")
+        raise DomainError(_l("Feedback opens after your last session, or when the onboarding window ends."))
     errors = {}
     scores = {}
     for name in SCORES:
@@ -422,14 +425,14 @@ def submit_feedback(user: User, values: dict, now: datetime | None = None) -> Pr
             errors[name] = exc.message
     comments = (values.get("comments") or "").strip()
     if len(comments) > 5000:
-        errors["comments"] = "Comments can have at most 5,000 characters."
+        errors["comments"] = _l("Comments can have at most 5,000 characters.")
     if errors:
         exc = DomainError(next(iter(errors.values())), next(iter(errors)))
         exc.errors = errors
         raise exc
     feedback = feedback_for(user.organization)
     if feedback is not None and not feedback_editable(feedback, now):
-        raise DomainError("Feedback can be changed for a few days after it was sent; that time has passed.")
+        raise DomainError(_l("Feedback can be changed for a few days after it was sent; that time has passed."))
     if feedback is None:
         feedback = ProgramFeedback(organization_id=user.organization_id, submitted_at=now)
         db.session.add(feedback)
@@ -450,14 +453,15 @@ def submit_feedback(user: User, values: dict, now: datetime | None = None) -> Pr
 
 def make_expert(user: User, timezone: str, meeting_url: str) -> ExpertProfile:
     if user.role not in (Role.AGENT, Role.ADMIN):
-        raise DomainError("Experts are agents or admins.")
+        raise DomainError(_l("Experts are agents or admins."))
     try:
         ZoneInfo(timezone)
     except Exception:
-        raise DomainError(f"Unknown time zone {timezone!r}; use a name such as Europe/Madrid.", "timezone") from None
+        raise DomainError(_l("Unknown time zone %(name)s; use a name such as Europe/Madrid.", name=repr(timezone)),
+                          "timezone") from None
     meeting_url = (meeting_url or "").strip()
     if not meeting_url.startswith(("https://", "http://")):
-        raise DomainError("The meeting link starts with https://.", "meeting_url")
+        raise DomainError(_l("The meeting link starts with https://."), "meeting_url")
     profile = db.session.get(ExpertProfile, user.id) or ExpertProfile(user_id=user.id)
     profile.timezone, profile.meeting_url, profile.active = timezone, meeting_url[:300], True
     db.session.add(profile)
@@ -481,7 +485,7 @@ def set_availability(profile: ExpertProfile, windows: list[str]) -> None:
         parsed.extend((day, window.open_minute, window.close_minute) for day in sorted(window.weekdays))
     for i, (day, a, b) in enumerate(parsed):
         if any(d == day and a < b2 and a2 < b for d, a2, b2 in parsed[i + 1:]):
-            raise DomainError("Two availability windows overlap on the same day.", "availability")
+            raise DomainError(_l("Two availability windows overlap on the same day."), "availability")
     profile.rules.clear()
     db.session.flush()
     for day, a, b in parsed:
@@ -493,7 +497,7 @@ def add_day_off(profile: ExpertProfile, starts_on: date, ends_on: date | None = 
                 note: str | None = None) -> DayOff:
     ends_on = ends_on or starts_on
     if ends_on < starts_on:
-        raise DomainError("The last day off comes after the first.", "ends_on")
+        raise DomainError(_l("The last day off comes after the first."), "ends_on")
     day_off = DayOff(starts_on=starts_on, ends_on=ends_on, note=(note or "").strip()[:200] or None)
     profile.days_off.append(day_off)
     db.session.commit()

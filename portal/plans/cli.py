@@ -70,7 +70,7 @@ def buy_hours_command(organization, hours, purchased_on, note):
     try:
         purchase = ledger.buy_hours(org, hours, purchased_on.date() if purchased_on else None, note)
     except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(str(exc)) from None
     balance = ledger.balance(org, purchase.purchased_on)
     left = f"; {balance.left_minutes / 60:.2f} h left this period" if balance else " (its plan keeps no hours ledger)"
     click.echo(f"Recorded {purchase.hours:g} h for {org.name} on {purchase.purchased_on}{left}.")

@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..auth.models import Organization, User, utcnow
@@ -153,19 +154,20 @@ def log_time(ticket, agent: User, minutes: int | str | None, worked_on: date | N
     from ..tickets.services import can_work_tickets
 
     if not can_work_tickets(agent):
-        raise DomainError("Only agents log time.")
+        raise DomainError(_l("Only agents log time."))
     try:
         minutes = int(str(minutes).strip())
     except (TypeError, ValueError):
-        raise DomainError("Enter the time spent in whole minutes, e.g. 45.", "minutes") from None
+        raise DomainError(_l("Enter the time spent in whole minutes, e.g. 45."), "minutes") from None
     if not 1 <= minutes <= MAX_ENTRY_MINUTES:
-        raise DomainError(f"Time spent is between 1 and {MAX_ENTRY_MINUTES} minutes per entry.", "minutes")
+        raise DomainError(_l("Time spent is between 1 and %(max)s minutes per entry.", max=MAX_ENTRY_MINUTES),
+                          "minutes")
     today = utcnow().date()
     worked_on = worked_on or today
     if worked_on > today + timedelta(days=1):  # a day of slack for time zones ahead of UTC
-        raise DomainError("Time cannot be logged for a future day.", "worked_on")
+        raise DomainError(_l("Time cannot be logged for a future day."), "worked_on")
     if worked_on < ticket.created_at.date() - timedelta(days=1):
-        raise DomainError("Time cannot be logged before the ticket was filed.", "worked_on")
+        raise DomainError(_l("Time cannot be logged before the ticket was filed."), "worked_on")
     note = (note or "").strip()[:1000] or None
     entry = TimeEntry(ticket_id=ticket.id, organization_id=ticket.organization_id, agent_id=agent.id,
                       minutes=minutes, worked_on=worked_on, note=note)
@@ -179,7 +181,7 @@ def set_billing_flags(ticket, agent: User, escalated: bool | None = None, bug: b
     from ..tickets.services import _event, can_work_tickets
 
     if not can_work_tickets(agent):
-        raise DomainError("Only agents change billing.")
+        raise DomainError(_l("Only agents change billing."))
     if escalated is not None and escalated != ticket.escalated_to_development:
         _event(ticket, agent, "escalated", old=str(ticket.escalated_to_development).lower(),
                new=str(escalated).lower())
@@ -209,9 +211,9 @@ def buy_hours(organization: Organization, hours: float | str, purchased_on: date
     try:
         hours = round(float(hours), 2)
     except (TypeError, ValueError):
-        raise DomainError("Hours are a number, e.g. 10 or 2.5.", "hours") from None
+        raise DomainError(_l("Hours are a number, e.g. 10 or 2.5."), "hours") from None
     if not 0 < hours <= 10_000:
-        raise DomainError("Hours bought are more than 0 and at most 10,000.", "hours")
+        raise DomainError(_l("Hours bought are more than 0 and at most 10,000."), "hours")
     purchase = HoursPurchase(organization_id=organization.id, hours=hours,
                              purchased_on=purchased_on or utcnow().date(), note=(note or "").strip()[:200] or None)
     db.session.add(purchase)

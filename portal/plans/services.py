@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from ..auth.models import Organization, utcnow
@@ -72,7 +73,8 @@ class Quota:
 class QuotaExceeded(DomainError):
     def __init__(self, quota: Quota):
         self.quota = quota
-        super().__init__(f"Your organization has filed {quota.used} of its {quota.limit} tickets this month.")
+        super().__init__(_l("Your organization has filed %(used)s of its %(limit)s tickets this month.",
+                            used=quota.used, limit=quota.limit))
 
 
 def _month(organization: Organization, plan: Plan, now: datetime) -> tuple[str, datetime]:
@@ -122,4 +124,5 @@ def check_can_file(organization: Organization, now: datetime) -> None:
         return
     last_day = ends_on(organization, plan)
     if last_day is not None and plan.calendar(organization.timezone).local(now).date() > last_day:
-        raise PlanExpired(f"Your organization's {plan.name} plan ended on {last_day.isoformat()}.")
+        raise PlanExpired(_l("Your organization's %(plan)s plan ended on %(date)s.", plan=plan.name,
+                              date=last_day.isoformat()))

@@ -12,16 +12,17 @@ from pathlib import Path
 
 import filetype
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import DomainError
+from ..errors import DomainError, lazy_number
 from ..extensions import db
 from .models import Attachment
 
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 OTHER_TYPES = {"application/pdf": "pdf", "application/zip": "zip", "text/plain": "txt"}
 ACCEPTED = {**IMAGE_TYPES, **OTHER_TYPES}
-ACCEPTED_DESCRIPTION = "screenshots (PNG, JPEG, GIF, WebP), PDF, text logs and ZIP archives"
+ACCEPTED_DESCRIPTION = _l("screenshots (PNG, JPEG, GIF, WebP), PDF, text logs and ZIP archives")
 
 
 @dataclass
@@ -39,25 +40,26 @@ def limits() -> tuple[int, int]:
 
 def inspect(upload: Upload) -> tuple[str, bool]:
     """(content type, is an image) judged from the bytes, or DomainError saying why not."""
-    name = upload.filename or "the file"
+    name = upload.filename or _l("the file")
     _max_files, max_bytes = limits()
     if not upload.data:
-        raise DomainError(f"{name} is empty.", "files")
+        raise DomainError(_l("%(name)s is empty.", name=name), "files")
     if len(upload.data) > max_bytes:
-        raise DomainError(f"{name} is {len(upload.data) / 2**20:.1f} MB; the limit is {max_bytes // 2**20} MB per file.",
-                          "files")
+        raise DomainError(_l("%(name)s is %(size)s MB; the limit is %(limit)s MB per file.", name=name,
+                             size=lazy_number(len(upload.data) / 2**20, "0.0"), limit=max_bytes // 2**20), "files")
     kind = filetype.guess(upload.data)
     if kind is not None:
         mime = kind.mime
         if mime not in ACCEPTED:
-            raise DomainError(f"{name} is not accepted (its content is {kind.extension.upper()}); "
-                              f"we accept {ACCEPTED_DESCRIPTION}.", "files")
+            raise DomainError(_l("%(name)s is not accepted (its content is %(kind)s); we accept %(accepted)s.",
+                                 name=name, kind=kind.extension.upper(), accepted=ACCEPTED_DESCRIPTION), "files")
         if mime in IMAGE_TYPES:
             try:
                 with Image.open(io.BytesIO(upload.data)) as image:
                     image.verify()
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-                raise DomainError(f"{name} looks like an image but cannot be read; is it damaged?", "files") from None
+                raise DomainError(_l("%(name)s looks like an image but cannot be read; is it damaged?", name=name),
+                                  "files") from None
             return mime, True
         return mime, False
     try:
@@ -66,14 +68,16 @@ def inspect(upload: Upload) -> tuple[str, bool]:
         text = None
     if text is not None and "\x00" not in text:
         return "text/plain", False
-    raise DomainError(f"{name}: this kind of file is not accepted; we accept {ACCEPTED_DESCRIPTION}.", "files")
+    raise DomainError(_l("%(name)s: this kind of file is not accepted; we accept %(accepted)s.", name=name,
+                         accepted=ACCEPTED_DESCRIPTION), "files")
 
 
 def check_files(files: list[Upload]) -> list[tuple[Upload, str, bool]]:
     max_files, _ = limits()
     files = [f for f in files if f.filename or f.data]
     if len(files) > max_files:
-        raise DomainError(f"Attach at most {max_files} files at a time (you chose {len(files)}).", "files")
+        raise DomainError(_l("Attach at most %(max)s files at a time (you chose %(count)s).", max=max_files,
+                             count=len(files)), "files")
     return [(f, *inspect(f)) for f in files]
 
 

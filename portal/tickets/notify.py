@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from .. import mail
 from ..auth.models import User
+from ..i18n import force_timezone
 from .models import Message, Ticket
 
 
@@ -18,7 +19,9 @@ def _link(ticket: Ticket) -> str:
 def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None = None, note: str | None = None):
     if user is None or not user.active:
         return
-    with force_locale(user.locale or ticket.lang or "en"):
+    # In the recipient's language, and times in their zone: a customer's organization's, staff's UTC.
+    zone = user.organization.timezone if user.organization is not None else "UTC"
+    with force_locale(user.locale or ticket.lang or "en"), force_timezone(zone):
         context = dict(ticket=ticket, user=user, headline=headline(), body=body, note=note() if note else None,
                        link=_link(ticket))
         mail.send(user.email, f"[{ticket.reference}] {subject()}",
@@ -77,12 +80,13 @@ def sla_alert(ticket: Ticket, agent: User, clock, state: str) -> None:
     if state == "breached":
         subject = lambda: _("SLA breached (%(clock)s): %(s)s", clock=which[clock.kind], s=ticket.subject)  # noqa: E731
         headline = lambda: _("The %(clock)s target of this %(p)s ticket was due %(due)s.",  # noqa: E731
-                             clock=which[clock.kind], p=ticket.priority.value, due=format_datetime(clock.due, "short"))
+                             clock=which[clock.kind], p=ticket.priority.value,
+                             due=format_datetime(clock.due, "short") + " UTC")
     else:
         subject = lambda: _("SLA at risk (%(clock)s): %(s)s", clock=which[clock.kind], s=ticket.subject)  # noqa: E731
         headline = lambda: _("%(left)s of business time left for the %(clock)s of this %(p)s ticket "  # noqa: E731
                              "(due %(due)s).", left=format_duration(clock.left), clock=which[clock.kind],
-                             p=ticket.priority.value, due=format_datetime(clock.due, "short"))
+                             p=ticket.priority.value, due=format_datetime(clock.due, "short") + " UTC")
     _send(agent, ticket, subject, headline,
           note=lambda: _("Organization: %(org)s. Assigned to: %(who)s.", org=ticket.organization.name,
                          who=ticket.assignee.name if ticket.assignee else _("nobody")))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Role, User, utcnow
-from ..errors import DomainError
+from ..errors import DomainError, lazy_number, text
 from ..extensions import db, insert_for_dialect
 from ..plans import services as plan_services
 from ..plans import sla
@@ -30,7 +31,8 @@ PRIORITY_MATRIX = {
     (Level.LOW, Level.LOW): Priority.P4,
 }  # keyed (urgency, impact)
 
-SUBJECT_MAX, DESCRIPTION_MAX, STEPS_MAX = 200, 20_000, 10_000
+SUBJECT_MIN, DESCRIPTION_MIN, STEPS_MIN = 5, 10, 10
+SUBJECT_MAX, DESCRIPTION_MAX, STEPS_MAX, ACCOUNT_MAX = 200, 20_000, 10_000, 200
 REPLY_MAX = 20_000
 
 
@@ -42,11 +44,11 @@ def compute_priority(impact: Level | str, urgency: Level | str) -> Priority:
     return PRIORITY_MATRIX[(Level(urgency), Level(impact))]
 
 
-def _choice(enum_cls, value, field_name: str, label: str):
+def _choice(enum_cls, value, field_name: str, message):
     try:
         return enum_cls(value)
     except ValueError:
-        raise DomainError(f"Choose a valid {label}.", field_name) from None
+        raise DomainError(message, field_name) from None
 
 
 # --- who sees what -------------------------------------------------------------
@@ -72,7 +74,7 @@ def get_ticket(user: User, reference: str) -> Ticket:
     (another organization's ticket must not even be confirmed to exist)."""
     ticket = db.session.scalar(visible_tickets(user).where(Ticket.reference == reference.strip().upper()))
     if ticket is None:
-        raise TicketNotFound(f"No ticket {reference}.")
+        raise TicketNotFound(_l("No ticket %(reference)s.", reference=reference))
     return ticket
 
 
@@ -105,31 +107,50 @@ def validate_draft(draft: TicketDraft) -> dict[str, str]:
     """Field -> message for everything wrong with the draft (empty when it may be filed)."""
     errors: dict[str, str] = {}
 
-    def check(name, value, label, low, high):
-        text = (value or "").strip()
-        if len(text) < low:
-            errors[name] = f"{label} needs at least {low} characters." if low > 1 else f"{label} is required."
-        elif len(text) > high:
-            errors[name] = f"{label} can have at most {high:,} characters (it has {len(text):,})."
+    def length(value) -> int:
+        return len((value or "").strip())
 
-    for name, enum_cls, label in (("category", Category, "category"), ("impact", Level, "impact"),
-                                  ("urgency", Level, "urgency")):
+    # One whole sentence per field and case, for the translators.
+    for name, enum_cls, message in (("category", Category, _l("Choose a category.")),
+                                    ("impact", Level, _l("Choose an impact.")),
+                                    ("urgency", Level, _l("Choose an urgency."))):
         try:
             enum_cls(getattr(draft, name))
         except ValueError:
-            errors[name] = f"Choose a {label}."
-    check("subject", draft.subject, "The subject", 5, SUBJECT_MAX)
-    check("description", draft.description, "The description", 10, DESCRIPTION_MAX)
+            errors[name] = message
+    n = length(draft.subject)
+    if n < SUBJECT_MIN:
+        errors["subject"] = _l("The subject needs at least %(min)s characters.", min=SUBJECT_MIN)
+    elif n > SUBJECT_MAX:
+        errors["subject"] = _l("The subject can have at most %(max)s characters (it has %(length)s).",
+                               max=lazy_number(SUBJECT_MAX), length=lazy_number(n))
+    n = length(draft.description)
+    if n < DESCRIPTION_MIN:
+        errors["description"] = _l("The description needs at least %(min)s characters.", min=DESCRIPTION_MIN)
+    elif n > DESCRIPTION_MAX:
+        errors["description"] = _l("The description can have at most %(max)s characters (it has %(length)s).",
+                                   max=lazy_number(DESCRIPTION_MAX), length=lazy_number(n))
     if draft.priority_override:
         try:
             Priority(draft.priority_override)
         except ValueError:
-            errors["priority_override"] = "Choose P1, P2, P3 or P4, or keep the computed priority."
+            errors["priority_override"] = _l("Choose P1, P2, P3 or P4, or keep the computed priority.")
     if draft.category == Category.TECHNICAL_ISSUE.value:
-        check("steps_to_reproduce", draft.steps_to_reproduce, "Steps to reproduce", 10, STEPS_MAX)
-        check("affected_account", draft.affected_account, "The affected user account", 1, 200)
+        n = length(draft.steps_to_reproduce)
+        if n < STEPS_MIN:
+            errors["steps_to_reproduce"] = _l("Steps to reproduce needs at least %(min)s characters.", min=STEPS_MIN)
+        elif n > STEPS_MAX:
+            errors["steps_to_reproduce"] = _l("Steps to reproduce can have at most %(max)s characters "
+                                              "(it has %(length)s).", max=lazy_number(STEPS_MAX), length=lazy_number(n))
+        n = length(draft.affected_account)
+        if n < 1:
+            errors["affected_account"] = _l("The affected user account is required.")
+        elif n > ACCOUNT_MAX:
+            errors["affected_account"] = _l("The affected user account can have at most %(max)s characters "
+                                            "(it has %(length)s).", max=lazy_number(ACCOUNT_MAX),
+                                            length=lazy_number(n))
     if not draft.submission_key or len(draft.submission_key) > 64:
-        errors["submission_key"] = "The form is incomplete: reload the page."
+        errors["submission_key"] = _l("The form is incomplete: reload the page.")
     return errors
 
 
@@ -158,7 +179,7 @@ def ticket_by_submission(key: str) -> Ticket | None:
 def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime | None = None) -> Ticket:
     """File a ticket for a customer. Submitting the same form twice returns the first ticket."""
     if not user.role.is_customer or user.organization_id is None:
-        raise DomainError("Only customers of an organization can file tickets.")
+        raise DomainError(_l("Only customers of an organization can file tickets."))
     existing = ticket_by_submission(draft.submission_key)
     if existing is not None:
         return existing
@@ -170,7 +191,7 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
     except DomainError as exc:
         errors.setdefault("files", exc.message)
     if errors:
-        draft.errors = errors
+        draft.errors = {name: text(message) for name, message in errors.items()}  # in the reader's language
         raise DomainError(next(iter(errors.values())), next(iter(errors)))
     from .attachments import store_files
 
@@ -295,14 +316,14 @@ def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files
     now = now or utcnow()
     body = (body or "").strip()
     if not body:
-        raise DomainError("Write a message first.", "body")
+        raise DomainError(_l("Write a message first."), "body")
     if len(body) > REPLY_MAX:
-        raise DomainError(f"A message can have at most {REPLY_MAX:,} characters.", "body")
+        raise DomainError(_l("A message can have at most %(max)s characters.", max=lazy_number(REPLY_MAX)), "body")
     staff = can_work_tickets(author)
     if internal and not staff:
-        raise DomainError("Only agents can add internal notes.", "internal")
+        raise DomainError(_l("Only agents can add internal notes."), "internal")
     if ticket.status is Status.CLOSED:
-        raise DomainError("This ticket is closed. File a new ticket and mention this reference.", "body")
+        raise DomainError(_l("This ticket is closed. File a new ticket and mention this reference."), "body")
     from .attachments import check_files
 
     check_files(list(files))
@@ -326,7 +347,7 @@ def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files
 def confirm_solution(ticket: Ticket, customer: User, now: datetime | None = None) -> None:
     """The customer's "Yes, close it"."""
     if ticket.status is not Status.SOLVED:
-        raise DomainError("Only a solved ticket can be confirmed.")
+        raise DomainError(_l("Only a solved ticket can be confirmed."))
     _set_status(ticket, customer, Status.CLOSED, now or utcnow(), reason="the customer confirmed the solution")
     db.session.commit()
     notify.status_changed(ticket, customer, Status.CLOSED.value)
@@ -334,7 +355,7 @@ def confirm_solution(ticket: Ticket, customer: User, now: datetime | None = None
 
 def reopen(ticket: Ticket, customer: User, reason: str = "", now: datetime | None = None) -> None:
     if ticket.status is not Status.SOLVED:
-        raise DomainError("Only a solved ticket can be reopened; a closed one needs a new ticket.")
+        raise DomainError(_l("Only a solved ticket can be reopened; a closed one needs a new ticket."))
     now = now or utcnow()
     reason = (reason or "").strip()
     if reason:
@@ -348,9 +369,9 @@ STAFF_STATUSES = (Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.SOLVED, Status
 
 
 def change_status(ticket: Ticket, agent: User, status: str, reason: str | None = None) -> None:
-    status = _choice(Status, status, "status", "status")
+    status = _choice(Status, status, "status", _l("Choose a valid status."))
     if status not in STAFF_STATUSES:
-        raise DomainError("A ticket cannot go back to new.", "status")
+        raise DomainError(_l("A ticket cannot go back to new."), "status")
     if status is ticket.status:
         return
     _set_status(ticket, agent, status, utcnow(), reason=(reason or "").strip() or None)
@@ -359,10 +380,10 @@ def change_status(ticket: Ticket, agent: User, status: str, reason: str | None =
 
 
 def change_priority(ticket: Ticket, agent: User, priority: str, reason: str) -> None:
-    priority = _choice(Priority, priority, "priority", "priority")
+    priority = _choice(Priority, priority, "priority", _l("Choose a valid priority."))
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Say why the priority changes: the customer reads it in the history.", "reason")
+        raise DomainError(_l("Say why the priority changes: the customer reads it in the history."), "reason")
     if priority is ticket.priority:
         return
     _event(ticket, agent, "priority", old=ticket.priority.value, new=priority.value, reason=reason)
@@ -372,7 +393,7 @@ def change_priority(ticket: Ticket, agent: User, priority: str, reason: str) -> 
 
 
 def change_category(ticket: Ticket, agent: User, category: str) -> None:
-    category = _choice(Category, category, "category", "category")
+    category = _choice(Category, category, "category", _l("Choose a valid category."))
     if category is ticket.category:
         return
     _event(ticket, agent, "category", old=ticket.category.value, new=category.value)
@@ -385,7 +406,7 @@ def change_category(ticket: Ticket, agent: User, category: str) -> None:
 
 def assign(ticket: Ticket, agent: User, assignee: User | None) -> None:
     if assignee is not None and not can_work_tickets(assignee):
-        raise DomainError("Tickets are assigned to agents.", "assignee")
+        raise DomainError(_l("Tickets are assigned to agents."), "assignee")
     if assignee == ticket.assignee:
         return
     _event(ticket, agent, "assignee", old=ticket.assignee.name if ticket.assignee else None,
@@ -398,8 +419,8 @@ def assign(ticket: Ticket, agent: User, assignee: User | None) -> None:
 
 def set_feature_state(ticket: Ticket, agent: User, state: str, reason: str | None = None) -> None:
     if ticket.category is not Category.FEATURE_REQUEST:
-        raise DomainError("Only feature requests have an evaluation state.", "feature_state")
-    state = _choice(FeatureState, state, "feature_state", "evaluation state")
+        raise DomainError(_l("Only feature requests have an evaluation state."), "feature_state")
+    state = _choice(FeatureState, state, "feature_state", _l("Choose a valid evaluation state."))
     if state is ticket.feature_state:
         return
     _event(ticket, agent, "feature_state", old=ticket.feature_state.value if ticket.feature_state else None,
@@ -502,7 +523,7 @@ def record_suggestions(user: User, draft_key: str, slugs: list[str], action: str
     One INSERT … ON CONFLICT DO NOTHING: the form asks for suggestions at
     every pause in typing, so this is on the hot path and races with itself."""
     if action not in SUGGESTION_ACTIONS or not draft_key or len(draft_key) > 64:
-        raise DomainError("Unknown suggestion action.")
+        raise DomainError(_l("Unknown suggestion action."))
     if not slugs:
         return
     now = utcnow()

@@ -3,7 +3,7 @@
 import email
 import socket
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 
 import pytest
@@ -14,7 +14,7 @@ from portal.auth.models import Role, utcnow
 from portal.extensions import db
 from portal.tickets import services
 from portal.tickets.models import Ticket
-from tests.factories import gen_ticket, gen_user
+from tests.factories import gen_org, gen_ticket, gen_user
 
 
 class Inbox:
@@ -112,6 +112,22 @@ def test_reminder_before_autoclose_then_the_close(mail_app):
     assert "will close soon" in reminder["Subject"]
     assert services.autoclose(10, now=utcnow() + timedelta(days=2)) == ([ticket.reference], [])
     assert any("is closed" in m["Subject"] for m in inbox.wait_for(2))
+
+
+def test_dates_in_mail_read_in_the_customers_time_zone(mail_app):
+    """A cron job has no request: the reminder still gives the closing date where the customer lives."""
+    app, inbox = mail_app
+    customer = gen_user(Role.CUSTOMER, email="kiri@example.com", org=gen_org(timezone="Pacific/Auckland"))
+    ticket = gen_ticket(customer)
+    services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer")
+    inbox.wait_for(2)
+    inbox.messages.clear()
+    # Closes on 10 December 2026 at 12:00 UTC: already 11 December (01:00) in Auckland.
+    ticket.waiting_since = datetime(2026, 11, 30, 12, 0)
+    db.session.commit()
+    assert services.autoclose(10, now=datetime(2026, 12, 9, 12, 0)) == ([], [ticket.reference])
+    text = inbox.wait_for(1)[0].get_body(("plain",)).get_content()
+    assert "closes on December 11, 2026" in text
 
 
 def test_a_mail_failure_never_loses_the_ticket(make_app, caplog):

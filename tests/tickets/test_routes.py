@@ -367,3 +367,15 @@ def test_a_reply_over_a_newer_customer_message_warns_first(client, auth, app):
     assert 'name="confirm_newer" value="1"' in page
     assert client.post(f"/tickets/{ticket.reference}/reply", data=data | {"confirm_newer": "1"}).status_code == 302
     assert [m.body for m in ticket.messages][-1] == "Please try clearing the cache."
+
+
+def test_rule_messages_are_in_the_readers_language(client, auth, app):
+    """A rule the services enforce speaks the reader's language, and the typed text stays."""
+    customer = gen_user(Role.CUSTOMER, locale="es")
+    ticket = gen_ticket(customer)
+    auth.login(customer.email)
+    response = client.post(f"/tickets/{ticket.reference}/reply",
+                           data={"csrf_token": csrf_token(client, f"/tickets/{ticket.reference}"), "body": "   "})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Escriba primero un mensaje." in page
+    assert "Write a message first" not in page

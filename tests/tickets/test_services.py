@@ -53,7 +53,7 @@ def test_same_form_twice_files_one_ticket(app):
     ({"subject": "x" * 201}, "subject", "at most 200"),
     ({"description": ""}, "description", "at least 10"),
     ({"category": "complaint"}, "category", "Choose a category"),
-    ({"impact": "huge"}, "impact", "Choose a impact"),
+    ({"impact": "huge"}, "impact", "Choose an impact"),
     ({"priority_override": "P9"}, "priority_override", "P1, P2, P3 or P4"),
     ({"category": "technical_issue"}, "steps_to_reproduce", "Steps to reproduce"),
     ({"category": "technical_issue", "steps_to_reproduce": "1. open 2. click"}, "affected_account", "affected user"),

@@ -42,6 +42,7 @@ def seed_demo() -> bool:
             services.set_locale(user, lang, ["en", "es"])
     _demo_tickets()
     _demo_onboarding()
+    _demo_analytics()
     return True
 
 
@@ -122,6 +123,63 @@ def _demo_tickets() -> None:
                   now=now - timedelta(hours=90))
     hours.set_billing_flags(scheduler, agent, bug=True)
     hours.log_time(scheduler, agent, 75, note="Reproduced and reported the bug")
+
+
+# What readers looked for in the last eight weeks: (words, results found). The ones with no
+# result are the content gaps the analytics page lists for writers.
+DEMO_SEARCHES = [
+    ("reset password", 3), ("attach files", 4), ("ticket quota", 2), ("sla clock pause", 3),
+    ("support hours left", 2), ("reopen ticket", 2), ("change language", 1), ("priority", 5),
+    ("single sign-on saml", 0), ("export to excel", 0), ("delete my account", 0), ("audit log", 0),
+]
+# What the new-ticket form suggested, and what the customer then did.
+DEMO_SUGGESTED = ["how-do-i-reset-my-password", "what-files-can-i-attach-to-a-ticket",
+                  "what-happens-when-we-reach-the-ticket-quota", "when-does-the-sla-clock-pause",
+                  "how-do-i-reopen-a-ticket"]
+
+
+def _demo_analytics() -> None:
+    """Eight weeks of searches, suggestions and votes, so the analytics page has figures to show."""
+    import random
+
+    from sqlalchemy import insert, select
+
+    from .auth.models import User, utcnow
+    from .extensions import db
+    from .kb.models import ArticleVote, SearchEvent
+    from .tickets.models import Suggestion, Ticket
+
+    rng = random.Random(2026)  # the same demo every time
+    now = utcnow()
+    customers = db.session.scalars(select(User).where(User.organization_id.is_not(None))).all()
+    searches, suggestions, votes = [], [], []
+    for day in range(56):
+        for _ in range(rng.randint(6, 14)):
+            words, found = rng.choice(DEMO_SEARCHES)
+            at = now - timedelta(days=day, minutes=rng.randint(0, 1439))
+            searches.append(dict(query=words, normalized=words, lang="en", result_count=found, created_at=at,
+                                 updated_at=at))
+        for n in range(rng.randint(1, 3)):  # forms that showed suggestions: most solved by an article
+            customer, slug = rng.choice(customers), rng.choice(DEMO_SUGGESTED)
+            at = now - timedelta(days=day, minutes=rng.randint(0, 1439))
+            ending = rng.choice(("solved", "solved", "solved", "rejected", None))
+            for action in ("shown", "opened", ending) if ending else ("shown",):
+                suggestions.append(dict(draft_key=f"demo-{day}-{n}", user_id=customer.id,
+                                        organization_id=customer.organization_id, slug=slug, action=action,
+                                        rank=1, created_at=at))
+    for ticket in db.session.scalars(select(Ticket)):  # the demo tickets were filed after seeing suggestions
+        suggestions.append(dict(draft_key=f"demo-ticket-{ticket.id}", user_id=ticket.requester_id,
+                                organization_id=ticket.organization_id, ticket_id=ticket.id,
+                                slug=DEMO_SUGGESTED[ticket.id % len(DEMO_SUGGESTED)], action="shown", rank=1,
+                                created_at=ticket.created_at))
+    for n in range(40):
+        at = now - timedelta(days=rng.randint(0, 55))
+        votes.append(dict(slug=rng.choice(DEMO_SUGGESTED), voter=f"demo-{n}", helpful=rng.random() < 0.8,
+                          created_at=at, updated_at=at))
+    db.session.execute(insert(SearchEvent), searches)
+    db.session.execute(insert(Suggestion), suggestions)
+    db.session.execute(insert(ArticleVote), votes)
+    db.session.commit()
 
 
 @click.command("seed-demo", help="Load the demo organizations and accounts (once).")

@@ -2,6 +2,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import Organization, Role, User
 from portal.extensions import db
+from tests.conftest import KB_DIR
 
 
 def test_org_and_user_create(runner, app):
@@ -51,6 +52,19 @@ def test_seed_demo_loads_once_and_prints_the_accounts(runner, app):
     assert len(tickets) == 5 and all(t.first_response_due for t in tickets)
     balance = hours.balance(organization_by_name("Flujo Retail"))
     assert (balance.used_minutes, balance.bought_minutes) == (60, 20 * 60)
+    # Eight weeks of searches and suggestions, about real articles, for the analytics page.
+    from datetime import timedelta
+
+    from portal.agent import analytics
+    from portal.auth.models import utcnow
+    from portal.demo import DEMO_SUGGESTED
+    from portal.kb.content import find_article_path
+
+    assert all(find_article_path(KB_DIR, slug) for slug in DEMO_SUGGESTED)
+    weeks = analytics.deflection_by_week(utcnow() - timedelta(days=60))
+    assert len(weeks) >= 8 and sum(w.deflected for w in weeks) > sum(w.filed for w in weeks) == 5
+    gaps = [q for q, _n, _last in analytics.searches(utcnow() - timedelta(days=60)).gaps]
+    assert "single sign-on saml" in gaps and "reset password" not in gaps
 
 
 def test_demo_accounts_can_sign_in(client, runner, auth):

@@ -97,6 +97,11 @@ def init_app(app) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.headers.get("HX-Boosted") == "true" and request.method == "POST":
+            # A boosted form answered with a page (errors to fix) stays at the page's own address:
+            # the form's POST URL in the history would answer 405 on reload. After a redirect
+            # htmx pushes the address it was sent to, as a browser would.
+            response.headers.setdefault("HX-Push-Url", "false")
         return response
 
     @app.errorhandler(CSRFError)

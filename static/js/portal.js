@@ -67,7 +67,8 @@
   });
 
   // Agents' queue: j/k move through the rows, Enter opens, x selects, ? lists the keys;
-  // r starts a reply on a ticket page. The current row survives the live refresh.
+  // r starts a reply on a ticket page. The current row survives the live refresh, and the
+  // pages the queue's links load with htmx (the queue is boosted: the script stays loaded).
   var currentRef = null;
   function queueRows() {
     return Array.prototype.slice.call(document.querySelectorAll("#queue-rows tr.queue-row"));
@@ -97,7 +98,11 @@
       setCurrent(rows[event.key === "j" ? Math.min(index + 1, rows.length - 1) : Math.max(index - 1, 0)]);
     } else if (event.key === "Enter" && index >= 0 && target === rows[index]) {
       event.preventDefault();
-      rows[index].querySelector("a").click();
+      var link = rows[index].querySelector("a");
+      // Just after a swap htmx may not have boosted the new rows' links yet (it does so as the
+      // swap settles): boost this one now, so opening it never loads a whole page.
+      if (window.htmx) window.htmx.process(link);
+      link.click();
     } else if (event.key === "x" && index >= 0) {
       event.preventDefault();
       var box = rows[index].querySelector("input[name=ticket]");
@@ -115,7 +120,12 @@
   document.addEventListener("htmx:afterSwap", function () {
     if (!currentRef) return;
     var row = document.querySelector("#queue-rows tr[data-ref='" + currentRef + "']");
-    if (row) row.classList.add("is-current");
+    if (!row) return;
+    row.classList.add("is-current");
+    row.tabIndex = -1;
+    // The swap took the focused row away (a refresh, or the queue again after an action): give
+    // the focus back to it, unless the agent is in another field.
+    if (!document.activeElement || document.activeElement === document.body) row.focus();
   });
 
   // Selects marked auto-submit (the language switch) submit on change.

@@ -31,6 +31,9 @@ def test_agent_claims_the_most_urgent_ticket_with_the_keyboard_replies_and_logs_
     expect(rows.first).to_contain_text("Overdue")  # the premium P1 filed an hour ago
     urgent = rows.first.get_attribute("data-ref")
     page.wait_for_load_state("load")
+    page.evaluate("window.sameDocument = true")  # gone if any step below loads a whole page
+    loads = []
+    page.on("request", lambda r: loads.append(r.url) if r.resource_type == "document" else None)
 
     page.keyboard.press("?")
     help_box = page.locator("#keys-help")
@@ -47,9 +50,9 @@ def test_agent_claims_the_most_urgent_ticket_with_the_keyboard_replies_and_logs_
     rows.first.get_by_role("button", name="Claim").click()
     expect(page.locator(".flash")).to_contain_text(f"{urgent} is yours")
 
-    page.wait_for_load_state("load")
-    page.keyboard.press("j")  # after the reload the first row is still the most urgent: now claimed
+    # The queue came back through htmx: the agent's place (the current row) is kept, now claimed.
     expect(rows.first).to_contain_text("Sam Agent")
+    expect(rows.first).to_have_class(re.compile("is-current"))
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_contain_text("No podemos iniciar sesión")
     page.wait_for_load_state("load")  # the keys come with portal.js, a deferred script
@@ -66,6 +69,12 @@ def test_agent_claims_the_most_urgent_ticket_with_the_keyboard_replies_and_logs_
     expect(page.locator("#time-preview")).to_contain_text("not billed")  # a premium plan: no hours ledger
     page.get_by_role("button", name="Log time").click()
     expect(page.locator(".flash")).to_contain_text("Time logged")
+    expect(page).to_have_url(re.compile(f"/tickets/{urgent}$"))  # the address of the page shown
+    page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="Tickets").click()
+    expect(page.locator("h1")).to_contain_text("Tickets")
+    page.go_back()
+    expect(page.locator("h1")).to_contain_text("No podemos iniciar sesión")
+    assert page.evaluate("window.sameDocument") is True and loads == [], f"whole pages loaded: {loads}"
     with live_app.app_context():
         ticket = db.session.scalar(select(Ticket).where(Ticket.reference == urgent))
         assert ticket.assignee.email == "agent@portal.example.com" and ticket.first_response_at is not None

@@ -80,6 +80,13 @@ def roles_required(*roles):
 
 
 def _error_page(code: int, title: str, message: str):
+    if request.path == "/api" or request.path.startswith("/api/"):
+        # Inside the JSON API every error is a problem document, even one raised before routing.
+        from werkzeug.exceptions import default_exceptions
+
+        from .api.routes import problem_for
+
+        return problem_for(default_exceptions[code]())
     template = "_error.html" if wants_fragment() else "error.html"
     return render_template(template, code=code, title=title, message=message), code
 

@@ -3,7 +3,6 @@
 import base64
 import hashlib
 import logging
-import math
 import secrets
 import time
 from datetime import UTC
@@ -122,7 +121,7 @@ def problem_for(exc: HTTPException):
     code = exc.code or 500
     if code == 429:
         limit = getattr(limiter, "current_limit", None)
-        wait = max(1, math.ceil(limit.reset_at - time.time())) if limit else 60
+        wait = max(1, int(limit.reset_at - time.time())) if limit else 60
         return problem_response(Problem(429, f"Limit of {exc.description} reached. Retry in {wait} seconds.",
                                         headers={"Retry-After": str(wait)}))
     if code >= 500:

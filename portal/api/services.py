@@ -146,13 +146,14 @@ def _claim(user: User, key: str, fingerprint: str) -> str | Ticket | None:
     db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key,
                                                     IdempotencyKey.created_at < now - IDEMPOTENCY_WINDOW))
     submission = _submission_key()
+    # RETURNING says whether this INSERT won (rowcount is not reliable for ON CONFLICT on every driver).
     claimed = db.session.execute(
         insert_for_dialect(IdempotencyKey).values(user_id=user.id, key=key, request_hash=fingerprint,
                                                   submission_key=submission, created_at=now)
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-    ).rowcount
+        .on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(IdempotencyKey.id)
+    ).scalar()
     db.session.commit()
-    if claimed:
+    if claimed is not None:
         return submission
     row = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user.id,
                                                          IdempotencyKey.key == key))

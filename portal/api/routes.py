@@ -21,8 +21,8 @@ from ..onboarding import services as onboarding
 from ..plans import hours
 from ..plans import services as plan_services
 from ..tickets import services as tickets
-from ..tickets.attachments import Upload
-from ..tickets.models import Category, Priority, Status, Ticket
+from ..tickets.attachments import Upload, path_of
+from ..tickets.models import Attachment, Category, Priority, Status, Ticket
 from . import bp, serialize, services, spec
 from .problems import Problem, ProblemOut, field_errors, problem_response
 from .schemas import (ArticleOut, AttachmentsIn, AttachmentsOut, IdempotencyHeaders, MessageOut, OnboardingOut,
@@ -32,6 +32,7 @@ from .schemas import (ArticleOut, AttachmentsIn, AttachmentsOut, IdempotencyHead
 log = logging.getLogger(__name__)
 
 TOKEN = {"bearer": []}
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist (and PostgreSQL refuses them)
 TOKEN_OPTIONAL = [{}, {"bearer": []}]
 PUBLIC_ENDPOINTS = {"api.openapi", "api.kb_search", "api.kb_article"}
 # Field names of the ticket services -> the API's names for them.
@@ -90,6 +91,20 @@ def authenticate():
                       headers={"WWW-Authenticate": 'Bearer realm="portal"'})
     if request.method == "POST" and request.is_json and request.get_data() and request.get_json(silent=True) is None:
         raise Problem(400, "The body is not valid JSON.")
+    if _has_nul():
+        raise Problem(400, "Text may not contain NUL characters (\\u0000).")
+
+
+def _has_nul() -> bool:
+    """A NUL character is no text anyone types, and PostgreSQL refuses it in strings."""
+    texts = [request.path, *(v for _k, v in request.args.items(multi=True)),
+             request.headers.get("Idempotency-Key", "")]
+    if any("\x00" in text for text in texts):
+        return True
+    if request.is_json:
+        body = request.get_data().lower()
+        return b"\x00" in body or b"\\u0000" in body
+    return any("\x00" in value for _k, value in request.form.items(multi=True))
 
 
 @bp.after_request
@@ -293,7 +308,11 @@ def list_tickets(query: TicketListQuery):
     if query.priority:
         statement = statement.where(Ticket.priority == Priority(query.priority))
     if query.updated_since:
-        since = query.updated_since.astimezone(UTC).replace(tzinfo=None)
+        try:
+            since = query.updated_since.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+            raise Problem(422, "This time is out of range.", "validation-error",
+                          errors=field_errors({"updated_since": "Give a time between the years 1 and 9999."})) from None
         statement = statement.where(Ticket.updated_at > since)
     if query.cursor:
         statement = statement.where(Ticket.id < _decode_cursor(query.cursor))
@@ -313,7 +332,7 @@ def _encode_cursor(ticket_id: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith("t") and text[1:].isdigit():
+        if text.startswith("t") and text[1:].isdigit() and int(text[1:]) <= MAX_ID:
             return int(text[1:])
     except (ValueError, UnicodeDecodeError):
         pass
@@ -365,6 +384,27 @@ def attach(reference: str):
         raise _invalid(exc) from None
     body = AttachmentsOut(attachments=[serialize.attachment(ticket, a) for a in saved])
     return current_app.response_class(body.model_dump_json(), status=201, mimetype="application/json")
+
+
+@bp.get(f"/tickets/<reference>/attachments/<int(max={MAX_ID}):attachment_id>")
+@spec.validate(resp=Response("HTTP_200", **_errors(401, 403, 404, 429)), tags=["Tickets"], security=TOKEN)
+def download(reference: str, attachment_id: int):
+    """Download one attached file, as uploaded.
+
+    The answer is the file itself, with its detected content type. Files of internal
+    notes are the agents' only."""
+    ticket = _ticket(reference)
+    item = db.session.get(Attachment, attachment_id)
+    visible = item is not None and item.ticket_id == ticket.id and not (
+        item.message is not None and item.message.internal and not tickets.can_work_tickets(_user()))
+    if not visible or not path_of(item).is_file():
+        raise Problem(404, f"No file {attachment_id} on ticket {ticket.reference}.")
+    # Read whole (files are small, TICKET_MAX_FILE_MB): spectree's wrapper reads the body of every answer.
+    response = current_app.response_class(path_of(item).read_bytes(), mimetype=item.content_type)
+    response.headers.set("Content-Disposition", "attachment", filename=item.filename)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/tickets/<reference>/confirm")

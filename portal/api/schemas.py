@@ -131,9 +131,9 @@ class SlaClock(BaseModel):
 class AttachmentOut(BaseModel):
     id: int
     filename: str
-    content_type: str
-    size: int
-    url: str
+    content_type: str = Field(description="Detected from the content, not from the name.")
+    size: int = Field(description="In bytes.")
+    url: str = Field(description="The file through the API (GET with your token).")
 
 
 class MessageOut(BaseModel):

@@ -55,7 +55,7 @@ def ticket_summary(ticket) -> TicketOut:
 
 def attachment(ticket, item) -> AttachmentOut:
     return AttachmentOut(id=item.id, filename=item.filename, content_type=item.content_type, size=item.size,
-                         url=url_for("tickets.attachment", reference=ticket.reference, attachment_id=item.id,
+                         url=url_for("api.download", reference=ticket.reference, attachment_id=item.id,
                                      _external=True))
 
 

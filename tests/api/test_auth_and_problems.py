@@ -107,3 +107,25 @@ def test_the_rate_limit_answers_429_with_retry_after(make_app):
     assert get(bob_secret).status_code == 200  # counted per token
     # Without a token: per address, with its own limit.
     assert [client.get("/api/v1/kb/search?q=quota").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_ids_beyond_the_database_integers_are_not_found(app, api):
+    customer = gen_user(Role.CUSTOMER)
+    ticket = gen_ticket(customer)
+    client = api(customer)
+    assert_problem(client.get(f"/api/v1/tickets/{ticket.reference}/attachments/2147483648"), 404)
+    import base64
+
+    huge = base64.urlsafe_b64encode(b"t99999999999").decode().rstrip("=")
+    assert_problem(client.get(f"/api/v1/tickets?cursor={huge}"), 422, "validation-error")
+
+
+def test_nul_characters_are_refused_not_stored(app, api):
+    customer = gen_user(Role.CUSTOMER)
+    ticket = gen_ticket(customer)
+    client = api(customer)
+    assert_problem(client.get("/api/v1/kb/search?q=quota%00"), 400, "malformed-request")
+    assert_problem(client.get("/api/v1/tickets?status=new&status=open%00"), 400)
+    assert_problem(client.get(f"/api/v1/tickets/{ticket.reference}%00"), 400)
+    assert_problem(client.post(f"/api/v1/tickets/{ticket.reference}/replies", json={"body": "a\u0000b"}), 400)
+    assert_problem(client.get("/api/v1/tickets?updated_since=0001-01-01T00:00:00%2B01:00"), 422, "validation-error")

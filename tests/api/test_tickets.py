@@ -189,3 +189,24 @@ def test_confirm_and_reopen(app, api):
     assert_problem(client.post(f"/api/v1/tickets/{first.reference}/reopen", json={}), 409, "ticket-state")
     db.session.expire_all()
     assert db.session.get(Ticket, first.id).status is Status.CLOSED
+
+
+def test_files_download_with_the_token_and_internal_ones_stay_internal(app, api):
+    from portal.tickets.attachments import Upload
+
+    customer, agent = gen_user(Role.CUSTOMER), gen_user(Role.AGENT)
+    ticket = gen_ticket(customer)
+    client = api(customer)
+    shared = client.post(f"/api/v1/tickets/{ticket.reference}/attachments",
+                         data={"files": (io.BytesIO(png_bytes()), "screen.png")}).get_json()["attachments"][0]
+    tickets.reply(ticket, agent, "Our log.", internal=True, files=[Upload("agents.log", b"internal trace\n")])
+    internal = db.session.scalar(select(Attachment).where(Attachment.filename == "agents.log"))
+    response = client.get(shared["url"].replace("http://localhost", ""))
+    assert response.status_code == 200 and response.data == png_bytes() and response.mimetype == "image/png"
+    assert "attachment" in response.headers["Content-Disposition"]
+    internal_url = f"/api/v1/tickets/{ticket.reference}/attachments/{internal.id}"
+    assert_problem(client.get(internal_url), 404)
+    assert api(agent).get(internal_url).data == b"internal trace\n"
+    assert_problem(api(gen_user(Role.CUSTOMER)).get(shared["url"].replace("http://localhost", "")), 404)
+    other = gen_ticket(customer)
+    assert_problem(client.get(f"/api/v1/tickets/{other.reference}/attachments/{shared['id']}"), 404)

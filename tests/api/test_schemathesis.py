@@ -15,7 +15,7 @@ from portal.auth.models import Role
 from tests.api.conftest import token_for
 from tests.factories import gen_ticket, gen_user
 
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = 40
 
 
 def _each_request_alone(app):

@@ -26,7 +26,7 @@ def create_token(email, name):
     try:
         token, secret = services.create_token(user, name)
     except DomainError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Created token {token.name!r} ({token.prefix}…) for {user.email}. Keep the secret now; "
                "it is not shown again:", err=True)
     click.echo(secret)

@@ -59,7 +59,7 @@ def current_token():
                     g.api_token = services.authenticate(secret.strip())
                 except services.InvalidToken as exc:
                     db.session.rollback()
-                    g.api_auth_error = exc.message
+                    g.api_auth_error = str(exc)
     return g.api_token
 
 
@@ -242,10 +242,12 @@ def _customer() -> User:
 
 
 def _invalid(exc: DomainError, errors: dict[str, str] | None = None) -> Problem:
-    errors = errors or {exc.field or "body": exc.message}
-    renamed = {TICKET_FIELDS.get(name, name): message for name, message in errors.items()}
+    # str(): a rule's message may be a lazy translation; it becomes text in the reader's language here.
+    errors = errors or {exc.field or "body": str(exc)}
+    renamed = {TICKET_FIELDS.get(name, name): str(message) for name, message in errors.items()}
     count = len(renamed)
-    return Problem(422, exc.message if count == 1 else f"{count} fields need attention.", "validation-error",
+    return Problem(422, next(iter(renamed.values())) if count == 1 else f"{count} fields need attention.",
+                   "validation-error",
                    errors=field_errors(renamed))
 
 
@@ -273,16 +275,16 @@ def create_ticket(json: TicketIn, headers: IdempotencyHeaders):
         ticket, replayed = services.file_ticket(user, draft, headers.idempotency_key, fingerprint)
     except plan_services.QuotaExceeded as exc:
         db.session.rollback()
-        raise Problem(409, f"{exc.message} The count starts again at {exc.quota.resets_at.isoformat()}Z.",
+        raise Problem(409, f"{exc} The count starts again at {exc.quota.resets_at.isoformat()}Z.",
                       "ticket-quota-exceeded", limit=exc.quota.limit, used=exc.quota.used,
                       resets_at=f"{exc.quota.resets_at.isoformat()}Z") from None
     except plan_services.PlanExpired as exc:
         db.session.rollback()
-        raise Problem(409, exc.message, "plan-expired") from None
+        raise Problem(409, str(exc), "plan-expired") from None
     except services.IdempotencyKeyReused as exc:
-        raise Problem(422, exc.message, "idempotency-key-reused") from None
+        raise Problem(422, str(exc), "idempotency-key-reused") from None
     except services.RequestInProgress as exc:
-        raise Problem(409, exc.message, "idempotency-request-in-progress", headers={"Retry-After": "2"}) from None
+        raise Problem(409, str(exc), "idempotency-request-in-progress", headers={"Retry-After": "2"}) from None
     except DomainError as exc:
         db.session.rollback()
         raise _invalid(exc, draft.errors) from None
@@ -418,7 +420,7 @@ def confirm(reference: str):
         tickets.confirm_solution(ticket, customer)
     except DomainError as exc:
         db.session.rollback()
-        raise Problem(409, exc.message, "ticket-state") from None
+        raise Problem(409, str(exc), "ticket-state") from None
     return serialize.ticket_detail(ticket, customer)
 
 
@@ -433,7 +435,7 @@ def reopen(reference: str, json: ReopenIn):
         tickets.reopen(ticket, customer, json.reason or "")
     except DomainError as exc:
         db.session.rollback()
-        raise Problem(409, exc.message, "ticket-state") from None
+        raise Problem(409, str(exc), "ticket-state") from None
     return serialize.ticket_detail(ticket, customer)
 
 

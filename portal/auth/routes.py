@@ -75,7 +75,7 @@ def create_api_token():
         try:
             _token, secret = api_services.create_token(current_user, token_form.name.data)
         except DomainError as exc:
-            token_form.name.errors = [exc.message]
+            token_form.name.errors = [str(exc)]
         else:
             return _account_page(new_secret=secret)
     elif token_form.csrf_token.errors:

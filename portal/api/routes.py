@@ -32,8 +32,8 @@ from .schemas import (ArticleOut, AttachmentsIn, AttachmentsOut, IdempotencyHead
 log = logging.getLogger(__name__)
 
 TOKEN = {"bearer": []}
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist (and PostgreSQL refuses them)
 TOKEN_OPTIONAL = [{}, {"bearer": []}]
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist (and PostgreSQL refuses them)
 PUBLIC_ENDPOINTS = {"api.openapi", "api.kb_search", "api.kb_article"}
 # Field names of the ticket services -> the API's names for them.
 TICKET_FIELDS = {"affected_account": "affected_user", "priority_override": "priority"}
@@ -115,10 +115,6 @@ def rate_limit_headers(response):
         response.headers["X-RateLimit-Remaining"] = str(limit.remaining)
         response.headers["X-RateLimit-Reset"] = str(int(limit.reset_at))
     return response
-
-
-def _user() -> User:
-    return api_user()
 
 
 @bp.errorhandler(Problem)
@@ -221,7 +217,7 @@ def kb_article(slug: str):
 # --- tickets -------------------------------------------------------------------------------
 
 def _ticket_user() -> User:
-    user = _user()
+    user = api_user()
     if user.role is Role.WRITER:
         raise Problem(403, "Writers have no access to tickets.")
     return user
@@ -349,7 +345,7 @@ def get_ticket(reference: str):
 
     Internal notes are never shown to customers. A ticket you may not see is a 404,
     whether or not it exists."""
-    return serialize.ticket_detail(_ticket(reference), _user())
+    return serialize.ticket_detail(_ticket(reference), api_user())
 
 
 @bp.post("/tickets/<reference>/replies")
@@ -362,7 +358,7 @@ def reply(reference: str, json: ReplyIn):
     agent's first public answer stops the first-response clock."""
     ticket = _ticket(reference)
     try:
-        message = tickets.reply(ticket, _user(), json.body, internal=json.internal)
+        message = tickets.reply(ticket, api_user(), json.body, internal=json.internal)
     except DomainError as exc:
         db.session.rollback()
         raise _invalid(exc) from None
@@ -380,7 +376,7 @@ def attach(reference: str):
     ticket = _ticket(reference)
     uploads = [Upload(f.filename or "", f.read()) for f in request.files.getlist("files")]
     try:
-        saved = tickets.attach(ticket, _user(), uploads)
+        saved = tickets.attach(ticket, api_user(), uploads)
     except DomainError as exc:
         db.session.rollback()
         raise _invalid(exc) from None
@@ -398,7 +394,7 @@ def download(reference: str, attachment_id: int):
     ticket = _ticket(reference)
     item = db.session.get(Attachment, attachment_id)
     visible = item is not None and item.ticket_id == ticket.id and not (
-        item.message is not None and item.message.internal and not tickets.can_work_tickets(_user()))
+        item.message is not None and item.message.internal and not tickets.can_work_tickets(api_user()))
     if not visible or not path_of(item).is_file():
         raise Problem(404, f"No file {attachment_id} on ticket {ticket.reference}.")
     # Read whole (files are small, TICKET_MAX_FILE_MB): spectree's wrapper reads the body of every answer.
@@ -448,7 +444,7 @@ def org():
 
     The figures of the organization page, from the same services. The hours balance is
     for customer admins only, as on the page."""
-    user = _user()
+    user = api_user()
     organization = user.organization
     if organization is None:
         raise Problem(404, "Your account does not belong to a customer organization.")
@@ -461,7 +457,7 @@ def org():
                security=TOKEN)
 def onboarding_program():
     """Your organization's onboarding program: its weekly sessions and their state."""
-    user = _user()
+    user = api_user()
     if not user.role.is_customer:
         raise Problem(403, "The onboarding program is the customer's.")
     try:

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 
-from ..tickets import services as tickets
 from ..plans import services as plan_services
 from ..plans import sla
+from ..tickets import services as tickets
 from .schemas import (ArticleOut, AttachmentOut, EventOut, HoursOut, MessageOut, OnboardingOut, OpeningHours,
                       OrgOut, PlanOut, QuotaOut, SearchHit, SearchResults, SessionOut, SlaClock, SupportHoursOut,
                       TargetOut, TicketDetail, TicketOut, WeekOut, utc)

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import config as settings
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 __version__ = "0.1.0"
 
@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(settings.PACKAGE_DIR / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from . import i18n
 
@@ -86,6 +87,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(plans.bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(agent_bp)
+    from . import api
+
+    api.init_app(app)
     app.cli.add_command(expert_cli)
     app.cli.add_command(plans_cli)
     app.cli.add_command(sla_cli)

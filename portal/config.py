@@ -59,6 +59,15 @@ DEFAULTS = {
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "Portal <support@localhost>",
     "MAIL_TIMEOUT": 10,
+    # JSON API rate limits (Flask-Limiter notation), per token, or per address without one.
+    "API_RATE_LIMIT": "60 per minute",
+    "API_RATE_LIMIT_ANONYMOUS": "30 per minute",
+    "API_RATE_LIMIT_FILING": "10 per minute",  # POST /api/v1/tickets, on top of the above
+    # Where the counts live: memory:// is per process; several servers share redis://host:6379
+    # (needs the "redis" extra: pip install 'portal[redis]').
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # The API writes X-RateLimit-* itself, and Retry-After only on a 429.
+    "RATELIMIT_HEADERS_ENABLED": False,
 }
 
 

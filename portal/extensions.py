@@ -1,6 +1,8 @@
 """Extension objects, created unbound; ``create_app`` calls their ``init_app``."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -17,6 +19,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Limits are set where they apply (the API blueprint); storage comes from RATELIMIT_STORAGE_URI.
+limiter = Limiter(get_remote_address)
 
 
 def insert_for_dialect(model):

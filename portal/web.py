@@ -7,6 +7,7 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, render_template, request
+from werkzeug.routing import IntegerConverter
 from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -80,11 +81,28 @@ def roles_required(*roles):
 
 
 def _error_page(code: int, title: str, message: str):
+    if request.path == "/api" or request.path.startswith("/api/"):
+        # Inside the JSON API every error is a problem document, even one raised before routing.
+        from werkzeug.exceptions import default_exceptions
+
+        from .api.routes import problem_for
+
+        return problem_for(default_exceptions[code]())
     template = "_error.html" if wants_fragment() else "error.html"
     return render_template(template, code=code, title=title, message=message), code
 
 
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` in every route: at most the largest id the databases store (32-bit), so a
+    longer number in an address is a 404, not an error from PostgreSQL."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app) -> None:
+    app.url_map.converters["int"] = DatabaseId  # before any blueprint adds its routes
     app.jinja_env.filters["markdown"] = user_markdown
     from .plans.calendar import format_duration
 

@@ -1,4 +1,4 @@
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -45,7 +45,58 @@ def account():
         services.set_locale(current_user, form.lang.data, current_app.config["LANGUAGES"])
         flash(_("Your language preference is saved."), "success")
         return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form)
+    return _account_page(form=form)
+
+
+def _account_page(form=None, token_form=None, new_secret=None, status=200):
+    from ..api import services as api_services
+    from ..api.forms import NewTokenForm, RevokeTokenForm
+
+    response = current_app.make_response((render_template(
+        "auth/account.html", form=form or LanguageForm(lang=current_user.locale or ""),
+        token_form=token_form or NewTokenForm(formdata=None), revoke_form=RevokeTokenForm(),
+        tokens=api_services.tokens_of(current_user), new_secret=new_secret,
+    ), status))
+    if new_secret:
+        response.headers["Cache-Control"] = "no-store"  # the secret is shown this once
+    return response
+
+
+@bp.post("/account/tokens")
+@csrf.exempt  # NewTokenForm checks the token itself, so an expired one keeps the typed name
+@login_required
+def create_api_token():
+    """A new personal API token: its secret is in this answer only, never stored or shown again."""
+    from ..api import services as api_services
+    from ..api.forms import NewTokenForm
+
+    token_form = NewTokenForm()
+    if token_form.validate_on_submit():
+        try:
+            _token, secret = api_services.create_token(current_user, token_form.name.data)
+        except DomainError as exc:
+            token_form.name.errors = [str(exc)]
+        else:
+            return _account_page(new_secret=secret)
+    elif token_form.csrf_token.errors:
+        token_form.name.errors = [*token_form.name.errors,
+                                  _("The page was open too long. Please send the form again.")]
+    return _account_page(token_form=token_form, status=422)
+
+
+@bp.post("/account/tokens/<int(max=2147483647):token_id>/revoke")  # 32-bit ids
+@login_required
+def revoke_api_token(token_id):
+    """Revoke one of your own tokens (the global CSRF check has already run)."""
+    from ..api import services as api_services
+
+    try:
+        token = api_services.revoke_token(current_user, token_id)
+    except DomainError:
+        abort(404)
+    flash(_("The token “%(name)s” is revoked; programs using it can no longer sign in.", name=token.name),
+          "success")
+    return redirect(url_for("auth.account", _anchor="api-tokens"))
 
 
 @bp.post("/language")

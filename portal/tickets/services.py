@@ -344,6 +344,22 @@ def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files
     return message
 
 
+def attach(ticket: Ticket, user: User, files: list, now: datetime | None = None) -> list:
+    """Add files to a ticket without a message (the API's upload), checked as on the ticket page."""
+    from .attachments import check_files, store_files
+
+    files = [f for f in files if f.filename or f.data]
+    if not files:
+        raise DomainError(_l("Choose at least one file."), "files")
+    if ticket.status is Status.CLOSED:
+        raise DomainError(_l("This ticket is closed. File a new ticket and mention this reference."), "files")
+    check_files(files)
+    saved = store_files(ticket, user, None, files)
+    ticket.updated_at = now or utcnow()
+    db.session.commit()
+    return saved
+
+
 def confirm_solution(ticket: Ticket, customer: User, now: datetime | None = None) -> None:
     """The customer's "Yes, close it"."""
     if ticket.status is not Status.SOLVED:

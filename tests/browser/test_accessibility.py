@@ -45,6 +45,9 @@ def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_ser
         customer = user_by_email("customer@acme.example.com")
         reference = gen_ticket(customer, category="technical_issue", steps_to_reproduce="1. open 2. click",
                                affected_account="ana").reference
+        from portal.api.services import create_token
+
+        create_token(customer, "Team dashboard")  # the account page lists it, with its revoke button
         flujo = user_by_email("admin@flujo.example.com").organization_id
         from sqlalchemy import select
 
@@ -57,7 +60,8 @@ def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_ser
     problems = {}
     visits = [
         ("customer@acme.example.com",
-         ["/tickets/new", "/tickets/", f"/tickets/{reference}", f"/tickets/{reference}/filed", "/org"]),
+         ["/tickets/new", "/tickets/", f"/tickets/{reference}", f"/tickets/{reference}/filed", "/org",
+          "/account"]),
         ("admin@flujo.example.com", ["/org"]),  # with the support-hours ledger
         ("admin@acme.example.com", ["/onboarding/", "/onboarding/week/3", f"/onboarding/sessions/{held}",
                                     "/onboarding/feedback"]),

@@ -47,3 +47,14 @@ def test_staff_without_organization_have_no_own_plan(app, client, auth):
     auth.logout()
     auth.login(gen_user(Role.WRITER).email)
     assert client.get(f"/org/{gen_org().id}").status_code == 404
+
+
+def test_an_id_longer_than_the_database_stores_is_a_404(client, auth, app):
+    """PostgreSQL refuses integers past 32 bits: such an address must be a 404, not a 500."""
+    from portal.auth.models import Role
+    from tests.factories import gen_user
+
+    auth.login(gen_user(Role.AGENT).email)
+    for path in ("/org/99999999999", "/agent/macros/99999999999", "/onboarding/sessions/99999999999"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/org/2147483647").status_code == 404  # the largest id: looked up, not found

@@ -1,0 +1,289 @@
+"""The API's request and response bodies. They are the contract: spectree validates
+requests against them and writes the OpenAPI document from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from spectree.model_adapter.pydantic_adapter import BaseFile
+
+from ..tickets.services import DESCRIPTION_MAX, REPLY_MAX, STEPS_MAX, SUBJECT_MAX
+
+Category = Literal["technical_issue", "feature_request", "training_request", "question"]
+Level = Literal["high", "medium", "low"]
+Priority = Literal["P1", "P2", "P3", "P4"]
+Status = Literal["new", "open", "waiting_on_customer", "solved", "closed"]
+ArticleType = Literal["guide", "faq", "tutorial", "api"]
+Lang = Literal["en", "es"]
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """Stored times are naive UTC; the API says so."""
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- knowledge base ------------------------------------------------------------------
+
+class SearchQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=200, description="The search words; \"quotes\" for a phrase.")
+    type: ArticleType | None = Field(None, description="Only articles of this type.")
+    category: str | None = Field(None, max_length=60, description="Only articles of this category.")
+    lang: Lang | None = Field(None, description="The language ranked first (default: the token owner's, else en). "
+                                                "Both languages are searched.")
+    limit: int = Field(10, ge=1, le=50, description="Results per page.")
+    page: int = Field(1, ge=1, le=100)
+
+
+class ArticleBase(BaseModel):
+    slug: str
+    title: str
+    summary: str
+    type: str
+    category: str
+    lang: str
+    url: str = Field(description="The article's page in the portal.")
+
+
+class SearchHit(ArticleBase):
+    score: float
+    snippet: str = Field(description="HTML: escaped text with <mark> around the matching words.")
+
+
+class SearchResults(BaseModel):
+    query: str
+    total: int = Field(description="Exact when total_exact is true, else a lower bound.")
+    total_exact: bool
+    page: int
+    limit: int
+    did_you_mean: str | None = Field(description="A corrected query when some words were not found.")
+    next: str | None = Field(description="The URL of the next page, or null.")
+    results: list[SearchHit]
+
+
+class ArticleOut(ArticleBase):
+    tags: list[str]
+    updated: date | None
+    related: list[str]
+    video: str | None
+    html: str = Field(description="The article rendered as sanitized HTML.")
+
+
+# --- tickets ---------------------------------------------------------------------------
+
+class TicketIn(_In):
+    subject: str = Field(max_length=SUBJECT_MAX, description="One request per ticket; at least 5 characters.")
+    description: str = Field(max_length=DESCRIPTION_MAX, description="Markdown; at least 10 characters.")
+    category: Category
+    impact: Level = Field(description="How much of your business is affected.")
+    urgency: Level = Field(description="How soon it hurts.")
+    priority: Priority | None = Field(None, description="Overrides the priority computed from impact and urgency.")
+    steps_to_reproduce: str | None = Field(None, max_length=STEPS_MAX,
+                                           description="Required for technical issues (at least 10 characters).")
+    affected_user: str | None = Field(None, max_length=200,
+                                      description="The user account that sees the problem; required for technical "
+                                                  "issues. Never a password.")
+
+
+class IdempotencyHeaders(BaseModel):
+    idempotency_key: str | None = Field(None, alias="Idempotency-Key", min_length=1, max_length=200,
+                                        description="A unique value per ticket (a UUID): a retry with the same key "
+                                                    "and body returns the same ticket.")
+
+
+class TicketListQuery(BaseModel):
+    status: list[Status] | None = Field(None, description="Repeat to combine.")
+    category: Category | None = None
+    priority: Priority | None = None
+    updated_since: AwareDatetime | None = Field(None, description="Only tickets changed after this time.")
+    cursor: str | None = Field(None, max_length=100, description="next_cursor of the previous page.")
+    limit: int = Field(20, ge=1, le=100)
+
+
+class ReplyIn(_In):
+    body: str = Field(max_length=REPLY_MAX, description="Markdown.")
+    internal: bool = Field(False, description="Agents only: a note customers never see.")
+
+
+class ReopenIn(_In):
+    reason: str | None = Field(None, max_length=REPLY_MAX, description="What is still not working.")
+
+
+class AttachmentsIn(BaseModel):
+    files: list[BaseFile] = Field(description="One or more files, checked as on the ticket page: screenshots, "
+                                              "PDF, text logs and ZIP archives.")
+
+
+class SlaClock(BaseModel):
+    kind: Literal["first_response", "resolution"]
+    due: datetime
+    left_seconds: int = Field(description="Business time left; negative when overdue.")
+    paused: bool
+    at_risk: bool
+    overdue: bool
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str = Field(description="Detected from the content, not from the name.")
+    size: int = Field(description="In bytes.")
+    url: str = Field(description="The file through the API (GET with your token).")
+
+
+class MessageOut(BaseModel):
+    id: int
+    author: str
+    body: str
+    internal: bool
+    created_at: datetime
+    attachments: list[AttachmentOut]
+
+
+class EventOut(BaseModel):
+    at: datetime
+    kind: str
+    by: str | None
+    old: str | None
+    new: str | None
+    reason: str | None
+
+
+class TicketOut(BaseModel):
+    reference: str
+    subject: str
+    category: Category
+    status: Status
+    priority: Priority
+    priority_computed: Priority
+    impact: Level
+    urgency: Level
+    evaluation: str | None = Field(description="Feature requests: under_review, planned, declined or shipped.")
+    created_at: datetime
+    updated_at: datetime
+    first_response_due: datetime | None
+    first_response_at: datetime | None
+    resolution_due: datetime | None
+    auto_close_at: datetime | None = Field(description="While waiting on the customer: when it closes by itself.")
+    url: str = Field(description="The ticket's page in the portal.")
+
+
+class TicketDetail(TicketOut):
+    description: str
+    steps_to_reproduce: str | None
+    affected_user: str | None
+    organization: str
+    requester: str
+    sla: SlaClock | None = Field(description="The clock running now, as the ticket page shows it.")
+    attachments: list[AttachmentOut] = Field(description="Files attached when filing or through the API.")
+    messages: list[MessageOut]
+    history: list[EventOut]
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+    next: str | None = Field(description="The URL of the next page, or null.")
+
+
+class AttachmentsOut(BaseModel):
+    attachments: list[AttachmentOut]
+
+
+# --- the organization -------------------------------------------------------------------
+
+class TargetOut(BaseModel):
+    applies_to: str = Field(description="A priority (P1-P4), a category, or \"any\".")
+    due_minutes: int = Field(description="Business minutes: the promise.")
+    expected_minutes: int | None = Field(description="For a range: the usual time.")
+
+
+class OpeningHours(BaseModel):
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
+    opens: str
+    closes: str
+
+
+class SupportHoursOut(BaseModel):
+    always: bool = Field(description="24x7x365.")
+    timezone: str
+    windows: list[OpeningHours]
+    holidays: str | None = Field(description="Closed on the public holidays of this country (and region).")
+
+
+class PlanOut(BaseModel):
+    key: str
+    name: str
+    summary: str
+    started_on: date
+    ends_on: date | None
+    channels: list[str]
+    onboarding: str
+    tickets_per_month: int | None
+    response_targets: list[TargetOut]
+    resolution_targets: list[TargetOut]
+    support_hours: SupportHoursOut
+
+
+class QuotaOut(BaseModel):
+    used: int
+    limit: int | None = Field(description="null: unlimited.")
+    left: int | None
+    month: str
+    resets_at: datetime
+
+
+class HoursOut(BaseModel):
+    period_start: date
+    period_end: date = Field(description="The last day of the contract period.")
+    bought_minutes: int
+    used_minutes: int
+    left_minutes: int
+    state: Literal["ok", "low", "exhausted"]
+
+
+class OrgOut(BaseModel):
+    name: str
+    timezone: str
+    plan: PlanOut | None
+    quota: QuotaOut | None
+    hours: HoursOut | None = Field(description="Customer admins only, as on the organization page.")
+
+
+# --- onboarding --------------------------------------------------------------------------
+
+class SessionOut(BaseModel):
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    expert: str
+    feature_area: str
+    url: str
+
+
+class WeekOut(BaseModel):
+    number: int
+    starts_at: datetime
+    ends_at: datetime
+    state: Literal["booked", "held", "missed", "not_booked", "week_over"]
+    session: SessionOut | None
+
+
+class OnboardingOut(BaseModel):
+    included: bool = Field(description="false when the plan has no onboarding program.")
+    sessions_included: int
+    session_minutes: int
+    premium: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
+    booked: int
+    finished: bool
+    feedback_given: bool
+    weeks: list[WeekOut]
+    extra_sessions: list[SessionOut]

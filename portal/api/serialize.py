@@ -1,0 +1,185 @@
+"""From the services' values to the API's schemas, and the OpenAPI document."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+
+from flask import current_app, url_for
+
+from ..plans import services as plan_services
+from ..plans import sla
+from ..tickets import services as tickets
+from .schemas import (ArticleOut, AttachmentOut, EventOut, HoursOut, MessageOut, OnboardingOut, OpeningHours,
+                      OrgOut, PlanOut, QuotaOut, SearchHit, SearchResults, SessionOut, SlaClock, SupportHoursOut,
+                      TargetOut, TicketDetail, TicketOut, WeekOut, utc)
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def search_results(results, query, following: str | None) -> SearchResults:
+    return SearchResults(
+        query=results.query, total=results.total, total_exact=results.total_exact, page=results.page,
+        limit=results.pagelen, did_you_mean=results.did_you_mean, next=following,
+        results=[SearchHit(slug=h.slug, title=h.title, summary=h.summary, type=h.type, category=h.category,
+                           lang=h.lang, score=h.score, snippet=h.snippet,
+                           url=url_for("kb.article", slug=h.slug, _external=True)) for h in results.hits],
+    )
+
+
+def article(art, rendered) -> ArticleOut:
+    return ArticleOut(slug=art.slug, title=art.title, summary=art.summary, type=art.type, category=art.category,
+                      lang=art.lang, tags=list(art.tags), updated=art.updated, related=list(art.related),
+                      video=art.video, url=url_for("kb.article", slug=art.slug, _external=True), html=rendered.html)
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+def _ticket_fields(ticket) -> dict:
+    return dict(
+        reference=ticket.reference, subject=ticket.subject, category=ticket.category.value,
+        status=ticket.status.value, priority=ticket.priority.value, priority_computed=ticket.computed_priority.value,
+        impact=ticket.impact.value, urgency=ticket.urgency.value,
+        evaluation=ticket.feature_state.value if ticket.feature_state else None,
+        created_at=utc(ticket.created_at), updated_at=utc(ticket.updated_at),
+        first_response_due=utc(ticket.first_response_due), first_response_at=utc(ticket.first_response_at),
+        resolution_due=utc(ticket.resolution_due),
+        auto_close_at=utc(tickets.autoclose_due(ticket, current_app.config["TICKET_AUTOCLOSE_DAYS"])),
+        url=url_for("tickets.detail", reference=ticket.reference, _external=True),
+    )
+
+
+def ticket_summary(ticket) -> TicketOut:
+    return TicketOut(**_ticket_fields(ticket))
+
+
+def attachment(ticket, item) -> AttachmentOut:
+    return AttachmentOut(id=item.id, filename=item.filename, content_type=item.content_type, size=item.size,
+                         url=url_for("api.download", reference=ticket.reference, attachment_id=item.id,
+                                     _external=True))
+
+
+def message(item) -> MessageOut:
+    return MessageOut(id=item.id, author=item.author.name, body=item.body, internal=item.internal,
+                      created_at=utc(item.created_at),
+                      attachments=[attachment(item.ticket, a) for a in item.attachments])
+
+
+def clock(ticket) -> SlaClock | None:
+    running = sla.clock(ticket)
+    if running is None:
+        return None
+    return SlaClock(kind=running.kind, due=utc(running.due), left_seconds=int(running.left.total_seconds()),
+                    paused=running.paused, at_risk=running.at_risk, overdue=running.overdue)
+
+
+def ticket_detail(ticket, viewer) -> TicketDetail:
+    return TicketDetail(
+        **_ticket_fields(ticket),
+        description=ticket.description, steps_to_reproduce=ticket.steps_to_reproduce,
+        affected_user=ticket.affected_account, organization=ticket.organization.name,
+        requester=ticket.requester.name, sla=clock(ticket),
+        attachments=[attachment(ticket, a) for a in ticket.attachments if a.message_id is None],
+        messages=[message(m) for m in tickets.thread(ticket, viewer)],
+        history=[EventOut(at=utc(e.created_at), kind=e.kind, by=e.actor.name if e.actor else None, old=e.old_value,
+                          new=e.new_value, reason=e.reason) for e in tickets.public_history(ticket, viewer)],
+    )
+
+
+# --- the organization -------------------------------------------------------------------------
+
+def _minutes(value: timedelta | None) -> int | None:
+    return None if value is None else int(value.total_seconds() // 60)
+
+
+def _targets(pairs) -> list[TargetOut]:
+    return [TargetOut(applies_to=key, due_minutes=_minutes(t.due), expected_minutes=_minutes(t.expected))
+            for key, t in pairs]
+
+
+def _support_hours(plan, organization) -> SupportHoursOut:
+    calendar = plan.calendar(organization.timezone)
+    spec = plan.spec.calendar
+    always = spec.hours == ["always"]
+    windows = [] if always else [
+        OpeningHours(days=[DAYS[d] for d in sorted(w.weekdays)],
+                     opens=f"{w.open_minute // 60:02d}:{w.open_minute % 60:02d}",
+                     closes=f"{w.close_minute // 60:02d}:{w.close_minute % 60:02d}")
+        for w in calendar.windows]
+    holidays = spec.holidays
+    where = None
+    if holidays:
+        where = holidays.country + (f"-{holidays.subdivision}" if holidays.subdivision else "")
+    return SupportHoursOut(always=always, timezone=str(calendar.timezone), windows=windows, holidays=where)
+
+
+def organization(org, quota, balance) -> OrgOut:
+    plan = plan_services.plan_for(org)
+    plan_out = None
+    if plan is not None:
+        plan_out = PlanOut(
+            key=plan.key, name=plan.name, summary=plan.spec.summary, started_on=org.started_on,
+            ends_on=plan_services.ends_on(org, plan), channels=list(plan.spec.channels),
+            onboarding=plan.spec.onboarding, tickets_per_month=plan.spec.tickets_per_month,
+            response_targets=_targets(plan.response_targets()),
+            resolution_targets=_targets(plan.resolution_targets()),
+            support_hours=_support_hours(plan, org),
+        )
+    quota_out = None
+    if quota is not None:
+        quota_out = QuotaOut(used=quota.used, limit=quota.limit, left=quota.left, month=quota.month,
+                             resets_at=utc(quota.resets_at))
+    hours_out = None
+    if balance is not None:
+        hours_out = HoursOut(period_start=balance.period.start, period_end=balance.period.last_day,
+                             bought_minutes=balance.bought_minutes, used_minutes=balance.used_minutes,
+                             left_minutes=balance.left_minutes, state=balance.state)
+    return OrgOut(name=org.name, timezone=org.timezone, plan=plan_out, quota=quota_out, hours=hours_out)
+
+
+# --- onboarding -------------------------------------------------------------------------------
+
+def _session(item) -> SessionOut:
+    return SessionOut(id=item.id, starts_at=utc(item.starts_at), ends_at=utc(item.ends_at), status=item.status,
+                      expert=item.expert.user.name, feature_area=item.feature_area,
+                      url=url_for("onboarding.session", session_id=item.id, _external=True))
+
+
+def _week_state(week, now: datetime) -> str:
+    """As the onboarding page labels a week."""
+    if week.session is not None:
+        return week.session.status
+    return "week_over" if now >= week.ends_at else "not_booked"
+
+
+def onboarding(program, feedback_given: bool, now: datetime) -> OnboardingOut:
+    return OnboardingOut(
+        included=True, sessions_included=program.sessions_included, session_minutes=program.session_minutes,
+        premium=program.premium, starts_at=utc(program.starts_at), ends_at=utc(program.ends_at),
+        booked=program.booked, finished=program.finished(now), feedback_given=feedback_given,
+        weeks=[WeekOut(number=w.number, starts_at=utc(w.starts_at), ends_at=utc(w.ends_at),
+                       state=_week_state(w, now), session=_session(w.session) if w.session else None)
+               for w in program.weeks],
+        extra_sessions=[_session(s) for s in program.extra],
+    )
+
+
+def no_onboarding() -> OnboardingOut:
+    return OnboardingOut(included=False, sessions_included=0, session_minutes=0, premium=False, starts_at=None,
+                         ends_at=None, booked=0, finished=False, feedback_given=False, weeks=[], extra_sessions=[])
+
+
+# --- the OpenAPI document -------------------------------------------------------------------
+
+def openapi_document() -> dict:
+    """spectree's document, with errors declared as application/problem+json."""
+    from . import spec
+
+    document = copy.deepcopy(spec.spec)
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content") or {}
+                if status.isdigit() and int(status) >= 400 and "application/json" in content:
+                    response["content"] = {"application/problem+json": content["application/json"]}
+    return document

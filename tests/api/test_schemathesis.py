@@ -1,0 +1,59 @@
+"""Schemathesis against the OpenAPI document, in process (WSGI, no server, no network):
+no server errors, and every answer conforms to the document."""
+
+import contextvars
+import time
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from portal.auth.models import Role
+from tests.api.conftest import token_for
+from tests.factories import gen_ticket, gen_user
+
+EXAMPLES_PER_OPERATION = 40
+
+
+def _each_request_alone(app):
+    """Each call in a fresh context with its own app context and session, as in production
+    (the test itself holds an app context, which Flask would otherwise reuse)."""
+    def wsgi(environ, start_response):
+        return contextvars.Context().run(app, environ, start_response)
+
+    return wsgi
+
+
+def test_schemathesis_finds_nothing(app):
+    customer = gen_user(Role.CUSTOMER)
+    ticket = gen_ticket(customer)
+    headers = {"Authorization": f"Bearer {token_for(customer)}"}
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _each_request_alone(app))
+    started, operations, seen = time.monotonic(), 0, {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+
+        # Valid requests, and requests that break the document (they must get a 4xx problem, never a 500).
+        cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE, headers=headers),
+                          operation.as_strategy(GenerationMode.NEGATIVE, headers=headers))
+
+        @given(case=cases, real_ticket=st.booleans())
+        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        def conforms(case, real_ticket):
+            # Half the time on a ticket that exists, so the happy paths are explored too.
+            if real_ticket and "reference" in (case.path_parameters or {}):
+                case.path_parameters["reference"] = ticket.reference
+            response = case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+            seen.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
+
+        conforms()
+    assert operations == 12
+    assert time.monotonic() - started < 60
+    # The happy paths were reached, not only the refusals.
+    assert 200 in seen["GET /api/v1/tickets/{reference}"] and 201 in seen["POST /api/v1/tickets/{reference}/replies"]
+    assert 200 in seen["GET /api/v1/kb/search"] and 200 in seen["GET /api/v1/org"]

@@ -39,12 +39,15 @@ static/vendor/htmx.min.js: package.json package-lock.json
 translations: $(VENV)/.installed
 	@$(VENV)/bin/pybabel compile -d portal/translations >/dev/null
 
-# Browser tests drive Debian's Chromium; install it when it is missing and we may.
+# Browser tests drive Debian's Chromium; the shared rate-limit test runs Debian's
+# redis-server. Install them when missing and we may.
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
-	  else echo "Browser tests need Debian's chromium: sudo apt-get install chromium"; fi; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
+	  else echo "Some tests need Debian's$$missing: sudo apt-get install$$missing"; fi; \
 	fi
 
 # The whole suite. With PORTAL_TEST_DATABASE_URL unset and pg_virtualenv

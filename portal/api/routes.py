@@ -78,7 +78,8 @@ def _rate_limit() -> str:
     return config["API_RATE_LIMIT"] if current_token() is not None else config["API_RATE_LIMIT_ANONYMOUS"]
 
 
-limiter.limit(_rate_limit, key_func=_rate_key)(bp)
+# One budget per token across the whole API (not per endpoint): a script cannot multiply it.
+limiter.shared_limit(_rate_limit, scope="api", key_func=_rate_key)(bp)
 
 
 @bp.before_request

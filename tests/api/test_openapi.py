@@ -40,3 +40,17 @@ def test_the_cli_writes_the_reference_and_it_passes_the_kb_check(app, runner, tm
     assert target.read_text(encoding="utf-8") == REFERENCE.read_text(encoding="utf-8")
     problems = [p for p in check_kb(KB_DIR) if "api-reference" in p.path]
     assert problems == []
+
+
+def test_every_problem_type_points_at_its_explanation():
+    """A problem's ``type`` ends in #slug: the errors article has that anchor, in both languages."""
+    from pathlib import Path
+
+    from portal.api.problems import TITLES
+    from portal.kb.content import load_rendered
+
+    kb = Path(__file__).resolve().parents[2] / "kb"
+    for name in ("api-errors-and-rate-limits.md", "api-errores-y-limites.md"):
+        _article, rendered = load_rendered(kb / "api" / name, kb)
+        missing = [slug for slug in TITLES if f'id="{slug}"' not in rendered.html]
+        assert missing == [], (name, missing)

@@ -128,6 +128,16 @@
     if (!document.activeElement || document.activeElement === document.body) row.focus();
   });
 
+  // A page loaded by a boosted link or form: move the focus to its content, as a full page
+  // load would reset it, so screen readers start reading the new page (the queue's own row
+  // focus, set above, wins).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (!event.detail.boosted) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var main = document.getElementById("main");
+    if (main) main.focus({ preventScroll: true });
+  });
+
   // Selects marked auto-submit (the language switch) submit on change.
   document.addEventListener("change", function (event) {
     if (event.target.matches("select.auto-submit")) event.target.form.requestSubmit();

@@ -123,6 +123,49 @@ def _demo_tickets() -> None:
                   now=now - timedelta(hours=90))
     hours.set_billing_flags(scheduler, agent, bug=True)
     hours.log_time(scheduler, agent, 75, note="Reproduced and reported the bug")
+    _demo_history(users, agent, now)
+
+
+# Older tickets, answered, solved and confirmed: what the analytics count as filed after the
+# form suggested articles, and the backlog per week. (requester, subject, description)
+HISTORY = [
+    ("customer@acme.example.com", "Invoice PDF shows last month's address",
+     "We changed our billing address but the new invoice still shows the old one."),
+    ("cliente@nubes.example.com", "No llegan los correos de restablecimiento",
+     "Varios usuarios piden restablecer la contraseña y el correo no llega."),
+    ("customer@acme.example.com", "CSV import stops at row 5,000",
+     "Importing our customer list stops at row 5,000 without any message."),
+    ("cliente@nubes.example.com", "El panel tarda mucho en cargar",
+     "Desde el lunes el panel principal tarda más de un minuto en cargar."),
+]
+
+
+def _demo_history(users, agent, now) -> None:
+    """Two tickets a week for the last seven weeks, each filed after the form suggested articles."""
+    import secrets
+
+    from .extensions import db
+    from .tickets import services as tickets
+    from .tickets.models import Suggestion
+
+    for week in range(1, 8):
+        for n in range(2):
+            email, subject, description = HISTORY[(week * 2 + n) % len(HISTORY)]
+            customer = users[email]
+            filed_at = now - timedelta(days=7 * week, hours=3 + 30 * n)
+            key = secrets.token_hex(8)
+            db.session.add(Suggestion(draft_key=key, user_id=customer.id, organization_id=customer.organization_id,
+                                      slug=DEMO_SUGGESTED[(week + n) % len(DEMO_SUGGESTED)], action="shown", rank=1,
+                                      created_at=filed_at - timedelta(minutes=4)))
+            db.session.commit()
+            draft = tickets.TicketDraft(category="question", subject=subject, description=description,
+                                        impact="medium", urgency="medium", submission_key=key,
+                                        lang=customer.locale or "en")
+            ticket = tickets.file_ticket(customer, draft, now=filed_at)
+            tickets.reply(ticket, agent, "Thank you: fixed on our side. Please check again.",
+                          now=filed_at + timedelta(hours=2 + week % 3))
+            tickets.change_status(ticket, agent, "solved", now=filed_at + timedelta(hours=5))
+            tickets.confirm_solution(ticket, customer, now=filed_at + timedelta(days=1))
 
 
 # What readers looked for in the last eight weeks: (words, results found). The ones with no
@@ -142,7 +185,7 @@ def _demo_analytics() -> None:
     """Eight weeks of searches, suggestions and votes, so the analytics page has figures to show."""
     import random
 
-    from sqlalchemy import insert, select
+    from sqlalchemy import exists, insert, select
 
     from .auth.models import User, utcnow
     from .extensions import db
@@ -167,7 +210,8 @@ def _demo_analytics() -> None:
                 suggestions.append(dict(draft_key=f"demo-{day}-{n}", user_id=customer.id,
                                         organization_id=customer.organization_id, slug=slug, action=action,
                                         rank=1, created_at=at))
-    for ticket in db.session.scalars(select(Ticket)):  # the demo tickets were filed after seeing suggestions
+    # The current demo tickets were filed after seeing suggestions too (the older ones have theirs).
+    for ticket in db.session.scalars(select(Ticket).where(~exists().where(Suggestion.ticket_id == Ticket.id))):
         suggestions.append(dict(draft_key=f"demo-ticket-{ticket.id}", user_id=ticket.requester_id,
                                 organization_id=ticket.organization_id, ticket_id=ticket.id,
                                 slug=DEMO_SUGGESTED[ticket.id % len(DEMO_SUGGESTED)], action="shown", rank=1,

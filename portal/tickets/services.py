@@ -384,13 +384,14 @@ def reopen(ticket: Ticket, customer: User, reason: str = "", now: datetime | Non
 STAFF_STATUSES = (Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.SOLVED, Status.CLOSED)
 
 
-def change_status(ticket: Ticket, agent: User, status: str, reason: str | None = None) -> None:
+def change_status(ticket: Ticket, agent: User, status: str, reason: str | None = None,
+                  now: datetime | None = None) -> None:
     status = _choice(Status, status, "status", _l("Choose a valid status."))
     if status not in STAFF_STATUSES:
         raise DomainError(_l("A ticket cannot go back to new."), "status")
     if status is ticket.status:
         return
-    _set_status(ticket, agent, status, utcnow(), reason=(reason or "").strip() or None)
+    _set_status(ticket, agent, status, now or utcnow(), reason=(reason or "").strip() or None)
     db.session.commit()
     notify.status_changed(ticket, agent, status.value)
 

@@ -68,6 +68,9 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     # The API writes X-RateLimit-* itself, and Retry-After only on a 429.
     "RATELIMIT_HEADERS_ENABLED": False,
+    # Behind N reverse proxies (nginx, a load balancer): trust N X-Forwarded-For/-Proto/-Host
+    # hops, so rate limits and logs see each client's address, not the proxy's. 0: none.
+    "PROXY_HOPS": 0,
 }
 
 

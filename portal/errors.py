@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from babel.numbers import format_decimal
 from flask import has_request_context
-from flask_babel import force_locale, get_locale
+from markupsafe import Markup, escape
+from flask_babel import force_locale, get_locale, gettext
 from flask_babel.speaklater import LazyString
 
 
@@ -28,6 +29,28 @@ def lazy_number(value, pattern: str | None = None) -> LazyString:
     return LazyString(_number, value, pattern)
 
 
+class Message(LazyString):
+    """A message translated when shown, and escaped by templates like any other text.
+
+    Flask-Babel's LazyString claims to be safe HTML (its ``__html__`` returns the raw text),
+    so Jinja would print a rule's message unescaped, with the file name or the value the
+    user typed in it."""
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+def lazy_gettext(string: str, **variables) -> Message:
+    """``flask_babel.lazy_gettext`` for the services' messages (imported as ``_l``), escaped in pages."""
+    return Message(gettext, string, **variables)
+
+
+def _escaped(message):
+    if isinstance(message, LazyString) and not isinstance(message, Message):
+        return Message(message._func, *message._args, **message._kwargs)
+    return message
+
+
 class DomainError(Exception):
     """A rule of the portal was not met; the message is meant for the user.
 
@@ -35,6 +58,7 @@ class DomainError(Exception):
     in the reader's language. ``str(exc)`` gives it as text (English outside a request)."""
 
     def __init__(self, message, field: str | None = None):
+        message = _escaped(message)
         super().__init__(message)
         self.message = message
         self.field = field

@@ -7,11 +7,13 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, render_template, request
-from werkzeug.routing import IntegerConverter
-from markupsafe import Markup
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from werkzeug.routing import IntegerConverter
+
+from .extensions import MAX_ID
 
 
 # No inline scripts or styles anywhere: every asset is a file under static/.
@@ -97,7 +99,7 @@ class DatabaseId(IntegerConverter):
     longer number in an address is a 404, not an error from PostgreSQL."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 

@@ -184,5 +184,5 @@ def window(days: int | str | None) -> tuple[int, datetime]:
         days = max(7, min(int(days), 365))
     except (TypeError, ValueError):
         days = 90
-    start = (utcnow() - timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return days, start
+    # "The last 7 days" are today and the 6 days before it.
+    return days, datetime.combine(utcnow().date() - timedelta(days=days - 1), datetime.min.time())

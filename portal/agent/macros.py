@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import User, utcnow
-from ..errors import DomainError
+from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
 from .models import Macro
 

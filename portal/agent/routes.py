@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, parse_id
 from ..plans import sla
 from ..tickets.routes import ticket_or_404
 from ..web import flash_result, roles_required, wants_fragment
@@ -152,15 +152,11 @@ def compose(reference):
     fragment = wants_fragment()
     text, error = request.form.get("body", ""), None
     addition = ""
-    # Without JavaScript the chosen canned reply is posted with every button: only "Insert" adds it.
-    if request.form.get("macro", "").isdigit() and (fragment or request.form.get("tool") == "macro"):
-        macro = db.session.get(Macro, int(request.form["macro"]))
-        if macro is not None:
-            try:
-                addition = service.render(macro.body, service.values(ticket, current_user))
-            except DomainError as exc:
-                error = exc.message
-    elif request.form.get("link"):
+    # The chosen canned reply is posted along with every tool (the whole form travels): it is
+    # added only when choosing it sent the request (htmx) or its Insert button did (no JavaScript).
+    macro_id = parse_id(request.form.get("macro"))
+    chose_macro = request.headers.get("HX-Trigger-Name") == "macro" if fragment else request.form.get("tool") == "macro"
+    if request.form.get("link"):
         try:
             article, _rendered = kb_services.get_article(Path(current_app.config["KB_DIR"]), request.form["link"], False)
         except kb_services.ArticleNotFound:
@@ -168,6 +164,13 @@ def compose(reference):
         else:
             url = current_app.config["BASE_URL"].rstrip("/") + url_for("kb.article", slug=article.slug)
             addition = f"[{article.title}]({url})"
+    elif macro_id is not None and chose_macro:
+        macro = db.session.get(Macro, macro_id)
+        if macro is not None:
+            try:
+                addition = service.render(macro.body, service.values(ticket, current_user))
+            except DomainError as exc:
+                error = exc.message
     if addition:
         text = f"{text.rstrip()}\n\n{addition}" if text.strip() else addition
     if fragment:

@@ -6,13 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, literal_column, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from ..auth.models import Role, User, utcnow
-from ..errors import DomainError
-from ..extensions import db
+from ..errors import DomainError, lazy_gettext as _l
+from ..extensions import db, parse_id
 from ..tickets import services as tickets
 from ..tickets.models import Category, Priority, Status, Ticket
 
@@ -49,7 +48,7 @@ def cursor(ticket: Ticket) -> str:
 def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
     try:
         due, ticket_id = (value or "").split("~", 1)
-        return datetime.fromisoformat(due), int(ticket_id)
+        return (datetime.fromisoformat(due), parse_id(ticket_id)) if parse_id(ticket_id) else None
     except ValueError:
         return None
 
@@ -89,14 +88,14 @@ def queue(agent: User, filters: Filters, after: tuple[datetime, int] | None = No
                 query = query.where(column == enum_cls(value))
             except ValueError:
                 raise DomainError(unknown, name) from None
-    if filters.organization.isdigit():
-        query = query.where(Ticket.organization_id == int(filters.organization))
+    if parse_id(filters.organization) is not None:
+        query = query.where(Ticket.organization_id == parse_id(filters.organization))
     if filters.assignee == "mine":
         query = query.where(Ticket.assignee_id == agent.id)
     elif filters.assignee == "none":
         query = query.where(Ticket.assignee_id.is_(None))
-    elif filters.assignee.isdigit():
-        query = query.where(Ticket.assignee_id == int(filters.assignee))
+    elif parse_id(filters.assignee) is not None:
+        query = query.where(Ticket.assignee_id == parse_id(filters.assignee))
     if filters.risk == "breached":
         query = query.where(Ticket.sla_next_due < now)
     elif filters.risk == "at_risk":
@@ -137,7 +136,7 @@ def bulk(agent: User, references: list[str], action: str, value: str = "") -> tu
         raise DomainError(_l("Select at least one ticket."), "ticket")
     assignee = None
     if action == "assign" and value:
-        assignee = db.session.get(User, int(value)) if value.isdigit() else None
+        assignee = db.session.get(User, parse_id(value)) if parse_id(value) is not None else None
         if assignee is None or assignee.role not in (Role.AGENT, Role.ADMIN):
             raise DomainError(_l("Choose an agent to assign the tickets to."), "value")
     changed, refused = [], {}

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError
-from ..extensions import db, limiter
+from ..extensions import db, limiter, parse_id
 from ..kb import search as kb_index
 from ..kb import services as kb_services
 from ..onboarding import services as onboarding
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 TOKEN = {"bearer": []}
 TOKEN_OPTIONAL = [{}, {"bearer": []}]
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database: larger ones cannot exist (and PostgreSQL refuses them)
 PUBLIC_ENDPOINTS = {"api.openapi", "api.kb_search", "api.kb_article"}
 # Field names of the ticket services -> the API's names for them.
 TICKET_FIELDS = {"affected_account": "affected_user", "priority_override": "priority"}
@@ -331,8 +330,9 @@ def _encode_cursor(ticket_id: int) -> str:
 def _decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith("t") and text[1:].isdigit() and int(text[1:]) <= MAX_ID:
-            return int(text[1:])
+        ticket_id = parse_id(text[1:]) if text.startswith("t") else None
+        if ticket_id is not None:
+            return ticket_id
     except (ValueError, UnicodeDecodeError):
         pass
     raise Problem(422, "This cursor is not one the API gave out.", "validation-error",
@@ -385,7 +385,7 @@ def attach(reference: str):
     return current_app.response_class(body.model_dump_json(), status=201, mimetype="application/json")
 
 
-@bp.get(f"/tickets/<reference>/attachments/<int(max={MAX_ID}):attachment_id>")
+@bp.get("/tickets/<reference>/attachments/<int:attachment_id>")  # int stops at MAX_ID (portal.web)
 @spec.validate(resp=Response("HTTP_200", **_errors(401, 403, 404, 429)), tags=["Tickets"], security=TOKEN)
 def download(reference: str, attachment_id: int):
     """Download one attached file, as uploaded.

@@ -7,11 +7,10 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
 from ..auth.models import User, utcnow
-from ..errors import DomainError
+from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db, insert_for_dialect
 from ..tickets import services as tickets
 from ..tickets.models import Ticket

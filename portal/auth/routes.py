@@ -84,7 +84,7 @@ def create_api_token():
     return _account_page(token_form=token_form, status=422)
 
 
-@bp.post("/account/tokens/<int(max=2147483647):token_id>/revoke")  # 32-bit ids
+@bp.post("/account/tokens/<int:token_id>/revoke")
 @login_required
 def revoke_api_token(token_id):
     """Revoke one of your own tokens (the global CSRF check has already run)."""

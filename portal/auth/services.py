@@ -7,10 +7,9 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..errors import DomainError
+from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
 from .models import Organization, Role, User
 

@@ -162,5 +162,5 @@ def vote(slug):
 def gaps():
     """The writers' to-do list: what readers searched for and did not find."""
     days = min(max(request.args.get("days", 30, type=int) or 30, 1), 365)
-    since = (utcnow() - timedelta(days=days)).date()
+    since = utcnow().date() - timedelta(days=days - 1)  # "the last 30 days": today and the 29 before
     return render_template("kb/gaps.html", gaps=services.content_gaps(since), days=days)

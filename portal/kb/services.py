@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, delete, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import utcnow
-from ..errors import DomainError
+from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db, insert_for_dialect
 from . import search as search_index
 from .content import Article, ArticleError, Rendered, find_article_path, load_article, load_rendered

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from ..auth.models import Role, utcnow
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, parse_id
 from ..kb import search as kb_search
 from ..web import flash_result, roles_required, wants_fragment
 from . import bp, services
@@ -44,7 +44,9 @@ def _slot_value(slot) -> str:
 def _parse_slot(value: str | None) -> tuple[int, datetime]:
     try:
         expert, at = (value or "").split("|", 1)
-        return int(expert), datetime.fromisoformat(at)
+        if parse_id(expert) is None:
+            raise ValueError(expert)
+        return parse_id(expert), datetime.fromisoformat(at)
     except ValueError:
         raise DomainError(_("Pick one of the free slots."), "slot") from None
 

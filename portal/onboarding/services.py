@@ -10,12 +10,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Organization, Role, User, utcnow
-from ..errors import DomainError, lazy_number
+from ..errors import DomainError, lazy_gettext as _l, lazy_number
 from ..extensions import db
 from ..plans import services as plan_services
 from . import slots as slot_service

@@ -15,11 +15,10 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..auth.models import Organization, User, utcnow
-from ..errors import DomainError
+from ..errors import DomainError, lazy_gettext as _l
 from ..exports import spreadsheet_safe
 from ..extensions import db
 from .catalog import SupportHoursSpec

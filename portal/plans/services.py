@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from ..auth.models import Organization, utcnow
-from ..errors import DomainError
+from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db, insert_for_dialect
 from .catalog import Plan
 from .models import QuotaUsage

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import filetype
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import DomainError, lazy_number
+from ..errors import DomainError, lazy_gettext as _l, lazy_number
 from ..extensions import db
 from .models import Attachment
 

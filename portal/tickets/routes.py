@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..auth.models import Role, User
 from ..errors import DomainError
-from ..extensions import csrf, db
+from ..extensions import csrf, db, parse_id
 from ..kb import search as kb_search
 from ..kb import services as kb_services
 from ..plans import hours, sla
@@ -280,7 +280,7 @@ def reply(reference):
     internal = services.can_work_tickets(current_user) and request.form.get("internal") == "y"
     if services.can_work_tickets(current_user) and not internal and request.form.get("confirm_newer") != "1":
         seen = request.form.get("seen_message_id", "")
-        if services.newer_customer_messages(ticket, int(seen) if seen.isdigit() else None):
+        if services.newer_customer_messages(ticket, parse_id(seen)):
             # The customer wrote while the agent was typing: show it first, keep the text.
             return _render_detail(ticket, reply_form=form, status=409, confirm_newer=True, errors={
                 "body": _("The customer wrote again while you were typing. Read the new message above, "
@@ -336,7 +336,7 @@ def update(reference):
         elif field == "feature_state":
             services.set_feature_state(ticket, current_user, value, reason)
         elif field == "assignee":
-            assignee = db.session.get(User, int(value)) if value.isdigit() else None
+            assignee = db.session.get(User, parse_id(value)) if parse_id(value) is not None else None
             services.assign(ticket, current_user, assignee)
         else:
             abort(400)
@@ -408,7 +408,8 @@ def time_preview(reference):
     """What the ticket would bill with the minutes being typed (an htmx fragment)."""
     ticket = _staff_ticket_or_404(reference)
     minutes = request.args.get("minutes", "")
-    extra = int(minutes) if minutes.isdigit() and int(minutes) <= hours.MAX_ENTRY_MINUTES else 0
+    extra = parse_id(minutes) or 0
+    extra = extra if extra <= hours.MAX_ENTRY_MINUTES else 0
     return render_page_or_fragment("tickets/_time_preview.html", "tickets/_time_preview.html",
                                    preview=hours.preview(ticket, extra))
 

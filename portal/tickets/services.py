@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Role, User, utcnow
-from ..errors import DomainError, lazy_number, text
+from ..errors import DomainError, lazy_gettext as _l, lazy_number, text
 from ..extensions import db, insert_for_dialect
 from ..plans import services as plan_services
 from ..plans import sla

@@ -117,15 +117,21 @@
   document.addEventListener("click", function (event) {
     if (event.target.closest("[data-keys-help]")) toggleKeysHelp();
   });
+  var queueHadFocus = false;
+  document.addEventListener("htmx:beforeSwap", function () {
+    var active = document.activeElement;
+    queueHadFocus = !!(active && active.closest && active.closest("#queue-rows"));
+  });
   document.addEventListener("htmx:afterSwap", function () {
     if (!currentRef) return;
     var row = document.querySelector("#queue-rows tr[data-ref='" + currentRef + "']");
     if (!row) return;
     row.classList.add("is-current");
     row.tabIndex = -1;
-    // The swap took the focused row away (a refresh, or the queue again after an action): give
-    // the focus back to it, unless the agent is in another field.
-    if (!document.activeElement || document.activeElement === document.body) row.focus();
+    // The swap took the focused row (or the button pressed in it) away: a refresh, or the
+    // queue again after an action. Give the focus back without scrolling the agent's view.
+    var lost = !document.activeElement || document.activeElement === document.body;
+    if (queueHadFocus && lost) row.focus({ preventScroll: true });
   });
 
   // A page loaded by a boosted link or form: move the focus to its content, as a full page

@@ -153,7 +153,7 @@ def test_onboarding_scores_on_the_page_and_in_csv(app, client, auth):
     expert = onboarding.make_expert(gen_user(Role.AGENT), "UTC", "https://meet.example.com/x")
     onboarding.set_availability(expert, ["mon-fri 09:00-12:00"])
     customer = gen_user(Role.CUSTOMER, org=gen_org(started_on=(utcnow() - timedelta(days=40)).date()))
-    held_at = utcnow() - timedelta(days=3)
+    held_at = (utcnow() - timedelta(days=3)).replace(hour=12, minute=0)  # both sessions on one day, one month
     for rating in (5, 4):
         db.session.add(OnboardingSession(organization_id=customer.organization_id, expert_id=expert.user_id,
                                          week=1 if rating == 5 else 2, starts_at=held_at, ends_at=held_at,

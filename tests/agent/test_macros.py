@@ -35,7 +35,7 @@ def test_the_reply_box_gets_a_macro_or_an_article_link_after_the_typed_text(app,
     token = csrf_token(client, f"/tickets/{ticket.reference}")
     box = client.post(f"/agent/tickets/{ticket.reference}/compose",
                       data={"csrf_token": token, "macro": macro.id, "body": "Typed."},
-                      headers={"HX-Request": "true"}).get_data(as_text=True)
+                      headers={"HX-Request": "true", "HX-Trigger-Name": "macro"}).get_data(as_text=True)
     assert "<html" not in box and "Typed.\n\nHi Ana, reset it from the sign-in page.</textarea>" in box
     links = client.get(f"/agent/tickets/{ticket.reference}/kb-links?kb_q=reset+password",
                        headers={"HX-Request": "true"}).get_data(as_text=True)
@@ -48,6 +48,22 @@ def test_the_reply_box_gets_a_macro_or_an_article_link_after_the_typed_text(app,
     box = client.post(f"/agent/tickets/{ticket.reference}/compose",
                       data={"csrf_token": token, "link": "nope", "body": "Keep"})
     assert "Keep</textarea>" in box.get_data(as_text=True) and "No such article" in box.get_data(as_text=True)
+
+
+def test_insert_link_adds_the_link_even_with_a_canned_reply_chosen(app, client, auth):
+    """htmx posts the whole reply form: the still-selected canned reply travels with the link."""
+    agent = gen_user(Role.AGENT)
+    ticket = gen_ticket(gen_user(Role.CUSTOMER, name="Ana Lopez"))
+    macro = macros.save(agent, "Reset", "Hi {{ customer.first_name }}.")
+    auth.login(agent.email)
+    url = f"/agent/tickets/{ticket.reference}/compose"
+    data = {"csrf_token": csrf_token(client, f"/tickets/{ticket.reference}"), "macro": macro.id, "body": "Hi Ana."}
+    box = client.post(url, data=data, headers={"HX-Request": "true", "HX-Trigger-Name": "macro"})
+    assert "Hi Ana.\n\nHi Ana.</textarea>" in box.get_data(as_text=True)  # choosing it inserts it
+    box = client.post(url, data=data | {"link": "how-do-i-reset-my-password"},
+                      headers={"HX-Request": "true", "HX-Trigger-Name": "link"}).get_data(as_text=True)
+    assert "Hi Ana.\n\n[" in box and "/kb/how-do-i-reset-my-password)</textarea>" in box
+    assert box.count("Hi Ana.") == 1
 
 
 def test_the_reply_box_tools_work_without_javascript(app, client, auth):

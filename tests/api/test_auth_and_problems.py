@@ -130,3 +130,15 @@ def test_nul_characters_are_refused_not_stored(app, api):
     assert_problem(client.get(f"/api/v1/tickets/{ticket.reference}%00"), 400)
     assert_problem(client.post(f"/api/v1/tickets/{ticket.reference}/replies", json={"body": "a\u0000b"}), 400)
     assert_problem(client.get("/api/v1/tickets?updated_since=0001-01-01T00:00:00%2B01:00"), 422, "validation-error")
+
+
+def test_behind_a_proxy_each_client_has_its_own_anonymous_budget(make_app):
+    """PROXY_HOPS trusts the proxy's X-Forwarded-For; without it the header is ignored (it is forgeable)."""
+    for hops, second_client in ((1, 200), (0, 429)):
+        app = make_app(PROXY_HOPS=hops, API_RATE_LIMIT_ANONYMOUS="1 per minute")
+        client = app.test_client()
+
+        def search(address):
+            return client.get("/api/v1/kb/search?q=quota", headers={"X-Forwarded-For": address}).status_code
+
+        assert [search("203.0.113.7"), search("203.0.113.7"), search("198.51.100.2")] == [200, 429, second_client]

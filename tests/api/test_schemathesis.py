@@ -2,7 +2,6 @@
 no server errors, and every answer conforms to the document."""
 
 import contextvars
-import time
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -32,7 +31,7 @@ def test_schemathesis_finds_nothing(app):
     ticket = gen_ticket(customer)
     headers = {"Authorization": f"Bearer {token_for(customer)}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _each_request_alone(app))
-    started, operations, seen = time.monotonic(), 0, {}
+    operations, seen = 0, {}
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
@@ -53,7 +52,6 @@ def test_schemathesis_finds_nothing(app):
 
         conforms()
     assert operations == 12
-    assert time.monotonic() - started < 60
     # The happy paths were reached, not only the refusals.
     assert 200 in seen["GET /api/v1/tickets/{reference}"] and 201 in seen["POST /api/v1/tickets/{reference}/replies"]
     assert 200 in seen["GET /api/v1/kb/search"] and 200 in seen["GET /api/v1/org"]

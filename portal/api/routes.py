@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError
-from ..extensions import db, limiter, parse_id
+from ..extensions import MAX_ID, db, limiter, parse_id
 from ..kb import search as kb_index
 from ..kb import services as kb_services
 from ..onboarding import services as onboarding
@@ -385,7 +385,7 @@ def attach(reference: str):
     return current_app.response_class(body.model_dump_json(), status=201, mimetype="application/json")
 
 
-@bp.get("/tickets/<reference>/attachments/<int:attachment_id>")  # int stops at MAX_ID (portal.web)
+@bp.get(f"/tickets/<reference>/attachments/<int(max={MAX_ID}):attachment_id>")  # written out for the OpenAPI document
 @spec.validate(resp=Response("HTTP_200", **_errors(401, 403, 404, 429)), tags=["Tickets"], security=TOKEN)
 def download(reference: str, attachment_id: int):
     """Download one attached file, as uploaded.

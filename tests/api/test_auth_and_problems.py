@@ -138,7 +138,7 @@ def test_behind_a_proxy_each_client_has_its_own_anonymous_budget(make_app):
         app = make_app(PROXY_HOPS=hops, API_RATE_LIMIT_ANONYMOUS="1 per minute")
         client = app.test_client()
 
-        def search(address):
+        def search(address, client=client):
             return client.get("/api/v1/kb/search?q=quota", headers={"X-Forwarded-For": address}).status_code
 
         assert [search("203.0.113.7"), search("203.0.113.7"), search("198.51.100.2")] == [200, 429, second_client]

@@ -205,13 +205,15 @@ def kb_links(reference):
 @roles_required(Role.AGENT, Role.WRITER, Role.ADMIN)
 def analytics():
     from ..onboarding.report import scores_by_month
+    from ..onboarding.services import SCORES
     from . import analytics as figures
 
     days, since = figures.window(request.args.get("days"))
     return render_template(
         "agent/analytics.html", days=days, weeks=figures.deflection_by_week(since), articles=figures.articles(since),
         search=figures.searches(since), sla=figures.sla_compliance(since), backlog=figures.backlog_by_week(since),
-        onboarding=scores_by_month(since), staff=current_user.role in (Role.AGENT, Role.ADMIN),
+        onboarding=scores_by_month(since), program_scores=SCORES,
+        staff=current_user.role in (Role.AGENT, Role.ADMIN),
     )
 
 
@@ -250,12 +252,11 @@ def analytics_csv(section):
                          for r in figures.sla_compliance(since))
     elif section == "onboarding":
         from ..onboarding.report import scores_by_month
+        from ..onboarding.services import SCORES
 
-        writer.writerow(["month", "sessions_rated", "session_rating", "programs_assessed", "usefulness", "clarity",
-                         "pace", "expert_score"])
+        writer.writerow(["month", "sessions_rated", "session_rating", "programs_assessed", *SCORES])
         writer.writerows([m.month, m.sessions.count, m.sessions.mean("rating"), m.program.count]
-                         + [m.program.mean(name) for name in ("usefulness", "clarity", "pace", "expert_score")]
-                         for m in scores_by_month(since))
+                         + [m.program.mean(name) for name in SCORES] for m in scores_by_month(since))
     elif section == "backlog":
         writer.writerow(["week", "filed", "closed"])
         writer.writerows(figures.backlog_by_week(since))

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..exports import spreadsheet_safe
 from ..extensions import db
 from .models import ExpertProfile, OnboardingSession, ProgramFeedback, SessionStatus
+from .services import SCORES
 
 
 @dataclass
@@ -52,7 +53,7 @@ def summary() -> dict:
     for f in feedback:
         month = months[f.submitted_at.strftime("%Y-%m")]
         month.count += 1
-        for name in ("usefulness", "clarity", "pace", "expert_score"):
+        for name in SCORES:
             month.add(name, getattr(f, name))
         for expert_id in held_by_org.get(f.organization_id, ()):
             experts[expert_id].add("expert_score", f.expert_score)
@@ -107,6 +108,6 @@ def scores_by_month(since) -> list[MonthScores]:
     for f in db.session.scalars(select(ProgramFeedback).where(ProgramFeedback.submitted_at >= since)):
         scores = bucket(f.submitted_at).program
         scores.count += 1
-        for name in ("usefulness", "clarity", "pace", "expert_score"):
+        for name in SCORES:
             scores.add(name, getattr(f, name))
     return [months[k] for k in sorted(months)]

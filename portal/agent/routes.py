@@ -141,7 +141,6 @@ def compose(reference):
     found for the link search. A POST: the typed reply may be longer than a URL can carry."""
     from flask import current_app
 
-    from ..kb import search as kb_search
     from ..kb import services as kb_services
     from ..tickets.forms import ReplyForm
     from ..tickets.routes import _render_detail
@@ -176,10 +175,9 @@ def compose(reference):
     if fragment:
         return render_template("agent/_reply_body.html", text=text, error=error)
     q = (request.form.get("kb_q") or "").strip()
-    found = kb_search.suggest(Path(current_app.config["INDEX_DIR"]), q, lang=ticket.lang, limit=6) if len(q) >= 2 \
-        else []
     return _render_detail(ticket, reply_form=ReplyForm(formdata=None, body=text),
-                          errors={"body": error} if error else None, compose={"found": found, "q": q})
+                          errors={"body": error} if error else None,
+                          compose={"found": _link_suggestions(ticket, q), "q": q})
 
 
 @bp.get("/tickets/<reference>/kb-links")
@@ -187,15 +185,19 @@ def compose(reference):
 @roles_required(Role.AGENT, Role.ADMIN)
 def kb_links(reference):
     """Articles matching the words typed in the reply box's link search (an htmx fragment)."""
+    ticket = ticket_or_404(reference)
+    q = (request.args.get("kb_q") or "").strip()
+    return render_template("agent/_kb_links.html", found=_link_suggestions(ticket, q), ticket=ticket, q=q)
+
+
+def _link_suggestions(ticket, q: str) -> list:
+    """The articles the reply box's link search offers for these words (two letters at least)."""
     from flask import current_app
 
     from ..kb import search as kb_search
 
-    ticket = ticket_or_404(reference)
-    q = (request.args.get("kb_q") or "").strip()
-    found = kb_search.suggest(Path(current_app.config["INDEX_DIR"]), q, lang=ticket.lang, limit=6) if len(q) >= 2 \
+    return kb_search.suggest(Path(current_app.config["INDEX_DIR"]), q, lang=ticket.lang, limit=6) if len(q) >= 2 \
         else []
-    return render_template("agent/_kb_links.html", found=found, ticket=ticket, q=q)
 
 
 # --- analytics: agents, writers and admins ------------------------------------------------

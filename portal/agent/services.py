@@ -48,7 +48,8 @@ def cursor(ticket: Ticket) -> str:
 def parse_cursor(value: str | None) -> tuple[datetime, int] | None:
     try:
         due, ticket_id = (value or "").split("~", 1)
-        return (datetime.fromisoformat(due), parse_id(ticket_id)) if parse_id(ticket_id) else None
+        ticket_id = parse_id(ticket_id)
+        return (datetime.fromisoformat(due), ticket_id) if ticket_id else None
     except ValueError:
         return None
 
@@ -88,14 +89,14 @@ def queue(agent: User, filters: Filters, after: tuple[datetime, int] | None = No
                 query = query.where(column == enum_cls(value))
             except ValueError:
                 raise DomainError(unknown, name) from None
-    if parse_id(filters.organization) is not None:
-        query = query.where(Ticket.organization_id == parse_id(filters.organization))
+    if (organization_id := parse_id(filters.organization)) is not None:
+        query = query.where(Ticket.organization_id == organization_id)
     if filters.assignee == "mine":
         query = query.where(Ticket.assignee_id == agent.id)
     elif filters.assignee == "none":
         query = query.where(Ticket.assignee_id.is_(None))
-    elif parse_id(filters.assignee) is not None:
-        query = query.where(Ticket.assignee_id == parse_id(filters.assignee))
+    elif (assignee_id := parse_id(filters.assignee)) is not None:
+        query = query.where(Ticket.assignee_id == assignee_id)
     if filters.risk == "breached":
         query = query.where(Ticket.sla_next_due < now)
     elif filters.risk == "at_risk":
@@ -136,7 +137,7 @@ def bulk(agent: User, references: list[str], action: str, value: str = "") -> tu
         raise DomainError(_l("Select at least one ticket."), "ticket")
     assignee = None
     if action == "assign" and value:
-        assignee = db.session.get(User, parse_id(value)) if parse_id(value) is not None else None
+        assignee = db.session.get(User, user_id) if (user_id := parse_id(value)) else None
         if assignee is None or assignee.role not in (Role.AGENT, Role.ADMIN):
             raise DomainError(_l("Choose an agent to assign the tickets to."), "value")
     changed, refused = [], {}

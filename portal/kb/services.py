@@ -229,16 +229,17 @@ def rollup_searches(today: date | None = None) -> list[date]:
     window = (SearchEvent.created_at >= datetime.combine(start, time()),
               SearchEvent.created_at < datetime.combine(today, time()))
     day = func.date(SearchEvent.created_at)  # 'YYYY-MM-DD' on SQLite, a date on PostgreSQL
-    counted = {_as_date(d): (n, int(empty or 0)) for d, n, empty in db.session.execute(
-        select(day, func.count(), func.sum(case((SearchEvent.result_count == 0, 1), else_=0)))
-        .where(*window).group_by(day))}
     days = [start + timedelta(days=i) for i in range((today - start).days)]
+    counted = {d: {"day": d, "searches": 0, "without_results": 0} for d in days}  # a day without searches is 0
+    for d, n, empty in db.session.execute(
+            select(day, func.count(), func.sum(case((SearchEvent.result_count == 0, 1), else_=0)))
+            .where(*window).group_by(day)):
+        counted[_as_date(d)].update(searches=n, without_results=int(empty or 0))
     upsert = insert_for_dialect(SearchDay)
     db.session.execute(upsert.on_conflict_do_update(
         index_elements=["day"], set_={"searches": upsert.excluded.searches,
                                       "without_results": upsert.excluded.without_results}),
-        [{"day": d, "searches": counted.get(d, (0, 0))[0], "without_results": counted.get(d, (0, 0))[1]}
-         for d in days])
+        list(counted.values()))
     # A recounted day's gap may have gone (the search was refined into one that finds articles).
     db.session.execute(delete(SearchGapDay).where(SearchGapDay.day >= start, SearchGapDay.day < today))
     gaps = [{"day": _as_date(d), "normalized": q, "times": n, "last_seen": last} for d, q, n, last in db.session.execute(

@@ -336,7 +336,7 @@ def update(reference):
         elif field == "feature_state":
             services.set_feature_state(ticket, current_user, value, reason)
         elif field == "assignee":
-            assignee = db.session.get(User, parse_id(value)) if parse_id(value) is not None else None
+            assignee = db.session.get(User, user_id) if (user_id := parse_id(value)) else None
             services.assign(ticket, current_user, assignee)
         else:
             abort(400)

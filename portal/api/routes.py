@@ -406,18 +406,22 @@ def download(reference: str, attachment_id: int):
     return response
 
 
+def _lifecycle_step(step) -> None:
+    """Confirm or reopen: a step the ticket's current state does not allow is a 409."""
+    try:
+        step()
+    except DomainError as exc:
+        db.session.rollback()
+        raise Problem(409, str(exc), "ticket-state") from None
+
+
 @bp.post("/tickets/<reference>/confirm")
 @spec.validate(resp=Response(HTTP_200=TicketDetail, **_errors(401, 403, 404, 409, 429)), tags=["Tickets"],
                security=TOKEN)
 def confirm(reference: str):
     """Confirm the solution of a solved ticket: it closes."""
-    ticket = _ticket(reference)
-    customer = _customer()
-    try:
-        tickets.confirm_solution(ticket, customer)
-    except DomainError as exc:
-        db.session.rollback()
-        raise Problem(409, str(exc), "ticket-state") from None
+    ticket, customer = _ticket(reference), _customer()
+    _lifecycle_step(lambda: tickets.confirm_solution(ticket, customer))
     return serialize.ticket_detail(ticket, customer)
 
 
@@ -426,13 +430,8 @@ def confirm(reference: str):
                security=TOKEN)
 def reopen(reference: str, json: ReopenIn):
     """Reopen a solved ticket; the reason, if given, joins the conversation."""
-    ticket = _ticket(reference)
-    customer = _customer()
-    try:
-        tickets.reopen(ticket, customer, json.reason or "")
-    except DomainError as exc:
-        db.session.rollback()
-        raise Problem(409, str(exc), "ticket-state") from None
+    ticket, customer = _ticket(reference), _customer()
+    _lifecycle_step(lambda: tickets.reopen(ticket, customer, json.reason or ""))
     return serialize.ticket_detail(ticket, customer)
 
 

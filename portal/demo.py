@@ -1,6 +1,6 @@
 """``portal seed-demo``: demo organizations and one account per role, loaded once."""
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 
 import click
 from flask.cli import with_appcontext
@@ -29,28 +29,30 @@ ACCOUNTS = [
 ]
 
 
-def seed_demo() -> bool:
-    """Create the demo data unless it is there already; True if it was created now."""
+def seed_demo(now: datetime | None = None) -> bool:
+    """Create the demo data unless it is there already; True if it was created now.
+
+    Everything is dated from ``now`` (naive UTC), so tests can build the same demo
+    at any instant they choose; the CLI passes the real time."""
+    from .auth.models import utcnow
+
     if services.organization_by_name(ORGANIZATIONS[0][0]):
         return False
-    today = date.today()
+    now = now or utcnow()
     for name, plan, days_ago, tz in ORGANIZATIONS:
-        services.create_organization(name, plan, today - timedelta(days=days_ago), tz)
+        services.create_organization(name, plan, now.date() - timedelta(days=days_ago), tz)
     for email, role, org, name, lang in ACCOUNTS:
         user = services.create_user(email, DEMO_PASSWORD, role, name=name, organization=org)
         if lang:
             services.set_locale(user, lang, ["en", "es"])
-    _demo_tickets()
-    _demo_onboarding()
-    _demo_analytics()
+    _demo_tickets(now)
+    _demo_onboarding(now)
+    _demo_analytics(now)
     return True
 
 
-def _demo_onboarding() -> None:
+def _demo_onboarding(now: datetime) -> None:
     """Two experts with weekly hours, and Acme's first session already held."""
-    from datetime import datetime
-
-    from .auth.models import utcnow
     from .extensions import db
     from .onboarding import services as onboarding
     from .onboarding.models import OnboardingSession, SessionStatus
@@ -70,7 +72,7 @@ def _demo_onboarding() -> None:
         expert_id=sam.id, starts_at=starts, ends_at=starts + timedelta(hours=1), week=1, feature_area="tickets",
         questions="How do we choose between P2 and P3?\nCan colleagues see each other's tickets?",
         status=SessionStatus.HELD.value, notes="We filed a test ticket together and looked at the priority matrix.",
-        follow_up="priorities-explained\nhow-to-write-a-good-ticket", created_at=utcnow(), updated_at=utcnow())
+        follow_up="priorities-explained\nhow-to-write-a-good-ticket", created_at=now, updated_at=now)
     db.session.add(held)
     db.session.commit()
 
@@ -91,18 +93,17 @@ TICKETS = [
 ]
 
 
-def _demo_tickets() -> None:
+def _demo_tickets(now: datetime) -> None:
     """A few tickets at different ages, so the SLA clocks, quota and hours ledger show something."""
     import secrets
 
     from sqlalchemy import select
 
-    from .auth.models import User, utcnow
+    from .auth.models import User
     from .extensions import db
     from .plans import hours
     from .tickets import services as tickets
 
-    now = utcnow()
     users = {u.email: u for u in db.session.scalars(select(User))}
     agent = users["agent@portal.example.com"]
     filed = []
@@ -118,11 +119,12 @@ def _demo_tickets() -> None:
     tickets.reply(totals, agent, "The dashboard rounds per day and the export per line; we are checking with "
                   "the development team.", now=now - timedelta(hours=190))
     hours.set_billing_flags(totals, agent, escalated=True)
-    hours.log_time(totals, agent, 40, note="Compared both totals with the customer")
+    # log_time and set_billing_flags read the clock themselves: the day worked is ours to give.
+    hours.log_time(totals, agent, 40, worked_on=now.date(), note="Compared both totals with the customer")
     tickets.reply(scheduler, agent, "Found it: a bug in the scheduler's calendar. A fix ships on Thursday.",
                   now=now - timedelta(hours=90))
     hours.set_billing_flags(scheduler, agent, bug=True)
-    hours.log_time(scheduler, agent, 75, note="Reproduced and reported the bug")
+    hours.log_time(scheduler, agent, 75, worked_on=now.date(), note="Reproduced and reported the bug")
     _demo_history(users, agent, now)
 
 
@@ -140,7 +142,7 @@ HISTORY = [
 ]
 
 
-def _demo_history(users, agent, now) -> None:
+def _demo_history(users, agent, now: datetime) -> None:
     """Two tickets a week for the last seven weeks, each filed after the form suggested articles."""
     import secrets
 
@@ -181,19 +183,18 @@ DEMO_SUGGESTED = ["how-do-i-reset-my-password", "what-files-can-i-attach-to-a-ti
                   "how-do-i-reopen-a-ticket"]
 
 
-def _demo_analytics() -> None:
+def _demo_analytics(now: datetime) -> None:
     """Eight weeks of searches, suggestions and votes, so the analytics page has figures to show."""
     import random
 
     from sqlalchemy import exists, insert, select
 
-    from .auth.models import User, utcnow
+    from .auth.models import User
     from .extensions import db
     from .kb.models import ArticleVote, SearchEvent
     from .tickets.models import Suggestion, Ticket
 
     rng = random.Random(2026)  # the same demo every time
-    now = utcnow()
     customers = db.session.scalars(select(User).where(User.organization_id.is_not(None))).all()
     searches, suggestions, votes = [], [], []
     for day in range(56):
@@ -229,7 +230,9 @@ def _demo_analytics() -> None:
 @click.command("seed-demo", help="Load the demo organizations and accounts (once).")
 @with_appcontext
 def seed_demo_command():
-    created = seed_demo()
+    from .auth.models import utcnow
+
+    created = seed_demo(utcnow())  # the real time: `make run` shows a demo of today
     click.echo("Loaded the demo data." if created else "The demo data is already loaded.")
     click.echo(f"\nDemo accounts (password for all: {DEMO_PASSWORD}):")
     for email, role, org, _name, _lang in ACCOUNTS:

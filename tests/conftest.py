@@ -1,5 +1,6 @@
 """Fixtures: every test that uses ``app`` runs on SQLite and, when
-``PORTAL_TEST_DATABASE_URL`` is set, again on PostgreSQL."""
+``PORTAL_TEST_DATABASE_URL`` is set, again on PostgreSQL. Every test runs at a
+fixed instant (``now``); ``@pytest.mark.instants`` runs one at several."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import contextvars
 import os
 import re
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
@@ -22,6 +25,37 @@ KB_DIR = REPO / "kb"
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 # In CI nothing may be skipped: a missing PostgreSQL or Chromium fails the run.
 NO_SKIPS = bool(os.environ.get("PORTAL_NO_SKIPS"))
+
+
+# Naive UTC, like utcnow(). The default is an ordinary working moment: a Wednesday
+# morning in every zone our plans and demo use.
+DEFAULT_INSTANT = datetime(2026, 12, 2, 10, 0)
+# The moments at which clocks, calendars and "today" go wrong. Zones: Madrid is
+# UTC+1 in winter, UTC+2 in summer.
+INSTANTS = {
+    "wednesday-10:00-utc": DEFAULT_INSTANT,
+    "thursday-00:03-utc": datetime(2026, 12, 3, 0, 3),  # a new UTC day; still Wednesday evening in the Americas
+    "friday-17:59-madrid": datetime(2026, 12, 4, 16, 59),  # a minute before Madrid's business hours end
+    "saturday-11:00-utc": datetime(2026, 12, 5, 11, 0),  # no business hours anywhere
+    "dst-end-sunday-madrid": datetime(2026, 10, 25, 1, 30),  # Madrid's clocks went back from 03:00 to 02:00 at 01:00 UTC
+    "new-year-eve-23:59-utc": datetime(2026, 12, 31, 23, 59),  # the last minute of the year (references, quotas)
+}
+
+
+def pytest_generate_tests(metafunc):
+    marker = metafunc.definition.get_closest_marker("instants")
+    if marker:
+        names = marker.args or tuple(INSTANTS)
+        metafunc.parametrize("now", [INSTANTS[n] for n in names], ids=names, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def now(request) -> datetime:
+    """The instant the test runs at (naive UTC): the clock is frozen there for every
+    test, and ticks on from it so that timeouts, threads and browser waits still work."""
+    instant = getattr(request, "param", DEFAULT_INSTANT)
+    with time_machine.travel(instant.replace(tzinfo=UTC), tick=True):
+        yield instant
 
 
 def pytest_sessionfinish(session, exitstatus):

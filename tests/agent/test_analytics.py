@@ -4,8 +4,10 @@ import csv
 import io
 from datetime import datetime, timedelta
 
+import pytest
+
 from portal.agent import analytics
-from portal.auth.models import Role, utcnow
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.kb import services as kb
 from portal.kb.models import ArticleVote, SearchEvent
@@ -26,12 +28,13 @@ def _deflections():
     return customer
 
 
-def test_deflection_rate_per_week_and_per_article(app):
+@pytest.mark.instants
+def test_deflection_rate_per_week_and_per_article(app, now):
     _deflections()
-    since = utcnow() - timedelta(days=7)
+    since = now - timedelta(days=7)
     [week] = analytics.deflection_by_week(since)
     assert (week.suggested, week.deflected, week.filed, week.rate) == (3, 1, 1, 0.5)
-    assert week.week == (utcnow().date() - timedelta(days=utcnow().weekday())).isoformat()  # its Monday
+    assert week.week == (now.date() - timedelta(days=now.weekday())).isoformat()  # its Monday
     db.session.add_all([ArticleVote(slug="reset-password", voter=f"v{i}", helpful=i < 3) for i in range(4)])
     db.session.commit()
     rows = {a.slug: a for a in analytics.articles(since)}
@@ -41,10 +44,11 @@ def test_deflection_rate_per_week_and_per_article(app):
     assert rows["sign-in"].shown == 3 and rows["sign-in"].solved == 0
 
 
-def test_searches_sla_and_backlog(app):
+@pytest.mark.instants
+def test_searches_sla_and_backlog(app, now):
     kb.record_search("zeppelin parking", "en", 0)
     kb.record_search("reset password", "en", 4)
-    figures = analytics.searches(utcnow() - timedelta(days=30))
+    figures = analytics.searches(now - timedelta(days=30))
     assert (figures.searches, figures.without_results) == (2, 1) and figures.gaps[0][0] == "zeppelin parking"
 
     org = gen_org(plan="premium", timezone="UTC")  # P1: 15 minutes
@@ -57,11 +61,12 @@ def test_searches_sla_and_backlog(app):
     [row] = analytics.sla_compliance(MONDAY - timedelta(days=1))
     assert (row.plan, row.priority, row.tickets, row.answered, row.on_time) == ("premium", "P1", 3, 2, 1)
     assert row.compliance == 0.5 and row.median_first_response == 25.0
-    tickets.change_status(late, agent, "closed")
+    tickets.change_status(late, agent, "closed", now=MONDAY + timedelta(hours=1))  # a week of its own backlog
     backlog = analytics.backlog_by_week(MONDAY - timedelta(days=1))
     assert backlog[0][:2] == ("2026-11-16", 3) and sum(closed for _w, _f, closed in backlog) == 1
 
 
+@pytest.mark.instants
 def test_the_page_and_csv_for_writers_but_not_customers(app, client, auth):
     _deflections()
     db.session.add(SearchEvent(query="=cmd", normalized="=cmd", lang="en", result_count=0))
@@ -89,8 +94,9 @@ def _search(text, results, at):
     db.session.commit()
 
 
-def test_the_rollup_counts_ended_days_and_the_figures_stay_the_same(app):
-    today = utcnow().date()
+@pytest.mark.instants
+def test_the_rollup_counts_ended_days_and_the_figures_stay_the_same(app, now):
+    today = now.date()
     midnight = datetime.combine(today, datetime.min.time())
     _search("zeppelin parking", 0, midnight - timedelta(days=3, hours=-1))
     _search("zeppelin parking", 0, midnight - timedelta(days=2, hours=-5))
@@ -121,11 +127,12 @@ def test_the_rollup_counts_ended_days_and_the_figures_stay_the_same(app):
     assert kb.search_totals(since) == (5, 3)
 
 
-def test_the_rollup_command(app, runner):
+@pytest.mark.instants
+def test_the_rollup_command(app, runner, now):
     assert "Nothing to count" in runner.invoke(args=["analytics", "rollup"]).output
-    _search("zeppelin parking", 0, utcnow() - timedelta(days=2))
+    _search("zeppelin parking", 0, now - timedelta(days=2))
     out = runner.invoke(args=["analytics", "rollup"]).output
-    assert "Counted 2 day(s) of searches" in out and (utcnow().date() - timedelta(days=2)).isoformat() in out
+    assert "Counted 2 day(s) of searches" in out and (now.date() - timedelta(days=2)).isoformat() in out
 
 
 def test_median_first_response_and_resolutions_on_time(app):
@@ -145,15 +152,16 @@ def test_median_first_response_and_resolutions_on_time(app):
         (3, 2, 1, 0.5)
 
 
-def test_onboarding_scores_on_the_page_and_in_csv(app, client, auth):
+@pytest.mark.instants
+def test_onboarding_scores_on_the_page_and_in_csv(app, client, auth, now):
     from portal.onboarding import services as onboarding
     from portal.onboarding.models import OnboardingSession
     from portal.onboarding.report import scores_by_month
 
     expert = onboarding.make_expert(gen_user(Role.AGENT), "UTC", "https://meet.example.com/x")
     onboarding.set_availability(expert, ["mon-fri 09:00-12:00"])
-    customer = gen_user(Role.CUSTOMER, org=gen_org(started_on=(utcnow() - timedelta(days=40)).date()))
-    held_at = (utcnow() - timedelta(days=3)).replace(hour=12, minute=0)  # both sessions on one day, one month
+    customer = gen_user(Role.CUSTOMER, org=gen_org(started_on=(now - timedelta(days=40)).date()))
+    held_at = (now - timedelta(days=3)).replace(hour=12, minute=0)  # both sessions on one day, one month
     for rating in (5, 4):
         db.session.add(OnboardingSession(organization_id=customer.organization_id, expert_id=expert.user_id,
                                          week=1 if rating == 5 else 2, starts_at=held_at, ends_at=held_at,
@@ -161,7 +169,7 @@ def test_onboarding_scores_on_the_page_and_in_csv(app, client, auth):
                                          booked_by_id=customer.id))
         held_at -= timedelta(hours=1)
     db.session.commit()
-    [month] = scores_by_month(utcnow() - timedelta(days=30))
+    [month] = scores_by_month(now - timedelta(days=30))
     assert (month.sessions.count, month.sessions.mean("rating"), month.program.count) == (2, 4.5, 0)
     auth.login(gen_user(Role.WRITER).email)
     page = client.get("/agent/analytics?days=30").get_data(as_text=True)

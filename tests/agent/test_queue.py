@@ -3,8 +3,10 @@
 import re
 from datetime import datetime, timedelta
 
+import pytest
+
 from portal.agent import services
-from portal.auth.models import Role, utcnow
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.tickets import services as tickets
 from portal.tickets.models import Status, Ticket
@@ -18,38 +20,40 @@ def _refs(rows):
     return [t.reference for t in rows]
 
 
-def _ticket(customer, hours_ago=0.0, **fields):
-    return gen_ticket(customer, now=utcnow() - timedelta(hours=hours_ago), **fields)
+def _ticket(customer, now, hours_ago=0.0, **fields):
+    return gen_ticket(customer, now=now - timedelta(hours=hours_ago), **fields)
 
 
-def test_most_urgent_first_then_no_clock(app):
+@pytest.mark.instants
+def test_most_urgent_first_then_no_clock(app, now):
     org = gen_org(plan="premium", timezone="UTC")  # 24x7: P1 15 min, P2 1 h, P3 4 h, P4 8 h
     customer = gen_user(Role.CUSTOMER, org=org)
     agent = gen_user(Role.AGENT)
-    p4 = _ticket(customer, impact="low", urgency="low")
-    overdue = _ticket(customer, hours_ago=2, impact="high", urgency="high")
-    p2 = _ticket(customer, impact="high", urgency="medium")
-    answered = _ticket(customer, impact="high", urgency="high")
+    p4 = _ticket(customer, now, impact="low", urgency="low")
+    overdue = _ticket(customer, now, hours_ago=2, impact="high", urgency="high")
+    p2 = _ticket(customer, now, impact="high", urgency="medium")
+    answered = _ticket(customer, now, impact="high", urgency="high")
     tickets.reply(answered, agent, "On it.")
     rows, cursor = services.queue(agent, services.Filters())
     assert _refs(rows) == [overdue.reference, p2.reference, p4.reference, answered.reference]
     assert cursor is None
-    waiting = _ticket(customer, impact="high", urgency="high")
+    waiting = _ticket(customer, now, impact="high", urgency="high")
     tickets.change_status(waiting, agent, "waiting_on_customer")
     assert _refs(services.queue(agent, services.Filters())[0])[-1] == waiting.reference  # paused: no running clock
     tickets.change_status(overdue, agent, "closed")
     assert overdue.reference not in _refs(services.queue(agent, services.Filters())[0])
 
 
-def test_filters_and_search(app):
+@pytest.mark.instants
+def test_filters_and_search(app, now):
     acme, other = gen_org(plan="premium", timezone="UTC"), gen_org(plan="standard")
     ana, bob = gen_user(Role.CUSTOMER, org=acme), gen_user(Role.CUSTOMER, org=other)
     agent, colleague = gen_user(Role.AGENT), gen_user(Role.AGENT)
-    export = _ticket(ana, subject="Export to PDF fails", description="The monthly report export stops.",
+    export = _ticket(ana, now, subject="Export to PDF fails", description="The monthly report export stops.",
                      impact="high", urgency="high", hours_ago=1)
-    login = _ticket(bob, subject="Cannot sign in", description="Password reset mail never arrives.",
+    login = _ticket(bob, now, subject="Cannot sign in", description="Password reset mail never arrives.",
                     category="technical_issue", steps_to_reproduce="1. Open the sign-in page", affected_account="bob")
-    mine = _ticket(ana, subject="Dashboard colours", category="feature_request", impact="low", urgency="low")
+    mine = _ticket(ana, now, subject="Dashboard colours", category="feature_request", impact="low", urgency="low")
     tickets.assign(mine, agent, agent)
     tickets.assign(login, colleague, colleague)
 
@@ -70,11 +74,12 @@ def test_filters_and_search(app):
     assert refs(status="all") == sorted([export.reference, login.reference, mine.reference])
 
 
-def test_keyset_pages_cover_the_queue_once(app):
+@pytest.mark.instants
+def test_keyset_pages_cover_the_queue_once(app, now):
     org = gen_org(plan="premium", timezone="UTC")
     customer = gen_user(Role.CUSTOMER, org=org)
     agent = gen_user(Role.AGENT)
-    filed = [_ticket(customer, hours_ago=i / 10, impact=("high", "medium", "low")[i % 3], urgency="medium").reference
+    filed = [_ticket(customer, now, hours_ago=i / 10, impact=("high", "medium", "low")[i % 3], urgency="medium").reference
              for i in range(23)]
     seen, cursor, pages = [], None, 0
     while True:
@@ -88,11 +93,12 @@ def test_keyset_pages_cover_the_queue_once(app):
     assert dues == sorted(dues)
 
 
-def test_queue_page_claim_and_bulk_actions(app, client, auth):
+@pytest.mark.instants
+def test_queue_page_claim_and_bulk_actions(app, client, auth, now):
     org = gen_org(plan="premium", timezone="UTC")
     customer = gen_user(Role.CUSTOMER, org=org)
     agent, colleague = gen_user(Role.AGENT, name="Alex Agent"), gen_user(Role.AGENT, name="Cora Colleague")
-    first, second, third = (_ticket(customer, subject=f"Problem {n}") for n in (1, 2, 3))
+    first, second, third = (_ticket(customer, now, subject=f"Problem {n}") for n in (1, 2, 3))
     auth.login(agent.email)
     page = client.get("/agent/").get_data(as_text=True)
     assert all(t.reference in page for t in (first, second, third)) and "Claim" in page
@@ -120,10 +126,11 @@ def test_queue_page_claim_and_bulk_actions(app, client, auth):
     assert "Select at least one ticket" in client.get("/agent/").get_data(as_text=True)
 
 
-def test_live_refresh_keeps_the_loaded_rows_and_the_selection(app, client, auth):
+@pytest.mark.instants
+def test_live_refresh_keeps_the_loaded_rows_and_the_selection(app, client, auth, now):
     org = gen_org(plan="premium", timezone="UTC")
     customer = gen_user(Role.CUSTOMER, org=org)
-    filed = [_ticket(customer, subject=f"Case {n}", hours_ago=n / 10) for n in range(5)]
+    filed = [_ticket(customer, now, subject=f"Case {n}", hours_ago=n / 10) for n in range(5)]
     auth.login(gen_user(Role.AGENT).email)
     fragment = client.get("/agent/?status=active", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and 'id="queue-refresh"' in fragment

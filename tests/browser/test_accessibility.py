@@ -35,13 +35,13 @@ def test_no_serious_accessibility_violations(browser, live_server, scheme):
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_server, live_app, scheme):
+def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_server, live_app, scheme, now):
     from portal.auth.services import user_by_email
     from portal.demo import seed_demo
     from tests.factories import gen_ticket
 
     with live_app.app_context():
-        seed_demo()
+        seed_demo(now)
         customer = user_by_email("customer@acme.example.com")
         reference = gen_ticket(customer, category="technical_issue", steps_to_reproduce="1. open 2. click",
                                affected_account="ana").reference

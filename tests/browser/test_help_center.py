@@ -73,11 +73,11 @@ def test_the_help_center_works_without_javascript(browser, live_server):
     context.close()
 
 
-def test_sign_in_with_a_demo_account(page, live_server, live_app):
+def test_sign_in_with_a_demo_account(page, live_server, live_app, now):
     from portal.demo import seed_demo
 
     with live_app.app_context():
-        seed_demo()
+        seed_demo(now)
     page.goto(f"{live_server}/kb/")
     page.get_by_role("link", name="Sign in").click()
     page.get_by_label("Email").fill("writer@portal.example.com")

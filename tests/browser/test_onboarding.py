@@ -1,5 +1,5 @@
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -8,7 +8,10 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.onboarding.models import OnboardingSession, ProgramFeedback
 
-pytestmark = pytest.mark.browser
+# The program's weeks are counted from the start day in the customer's zone: a new
+# UTC day, Friday evening and the day Madrid's clocks go back.
+pytestmark = [pytest.mark.browser,
+              pytest.mark.instants("thursday-00:03-utc", "friday-17:59-madrid", "dst-end-sunday-madrid")]
 
 
 def _sign_in(page, live_server, email, password="portal-demo"):
@@ -19,11 +22,11 @@ def _sign_in(page, live_server, email, password="portal-demo"):
     expect(page.locator(".flash")).to_contain_text("Welcome back")
 
 
-def test_book_then_reschedule_an_onboarding_session(page, live_server, live_app, page_errors):
+def test_book_then_reschedule_an_onboarding_session(page, live_server, live_app, page_errors, now):
     from portal.demo import seed_demo
 
     with live_app.app_context():
-        seed_demo()
+        seed_demo(now)
     _sign_in(page, live_server, "admin@acme.example.com")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Onboarding").click()
     expect(page.locator("#week-1")).to_contain_text("Done")
@@ -57,12 +60,12 @@ def test_book_then_reschedule_an_onboarding_session(page, live_server, live_app,
     assert page_errors == []
 
 
-def test_give_feedback_at_the_end_of_the_program(page, live_server, live_app, page_errors):
+def test_give_feedback_at_the_end_of_the_program(page, live_server, live_app, page_errors, now):
     from portal.auth.models import Role
     from tests.factories import PASSWORD, gen_org, gen_user
 
     with live_app.app_context():
-        org = gen_org(plan="standard", started_on=date.today() - timedelta(days=45))
+        org = gen_org(plan="standard", started_on=now.date() - timedelta(days=45))
         user = gen_user(Role.CUSTOMER_ADMIN, org=org, email="lena@finished.example.com")
         email = user.email
     _sign_in(page, live_server, email, PASSWORD)

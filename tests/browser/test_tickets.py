@@ -8,15 +8,18 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.tickets.models import Attachment, Suggestion, Ticket
 
-pytestmark = pytest.mark.browser
+# Filing goes through the quota, the SLA start and the year's references: a new
+# UTC day, a weekend and the year's last minute.
+pytestmark = [pytest.mark.browser,
+              pytest.mark.instants("thursday-00:03-utc", "saturday-11:00-utc", "new-year-eve-23:59-utc")]
 
 
 @pytest.fixture
-def customer_page(page, live_server, live_app):
+def customer_page(page, live_server, live_app, now):
     from portal.demo import seed_demo
 
     with live_app.app_context():
-        seed_demo()
+        seed_demo(now)
     page.goto(f"{live_server}/login")
     page.get_by_label("Email").fill("customer@acme.example.com")
     page.get_by_label("Password").fill("portal-demo")

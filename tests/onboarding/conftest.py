@@ -16,9 +16,8 @@ def expert(app):
     return profile
 
 
-def new_customer(started_on: date | None = None, timezone: str = "Europe/Madrid", plan: str = "standard",
-                 role=Role.CUSTOMER):
-    org = gen_org(plan=plan, timezone=timezone, started_on=started_on or date.today())
+def new_customer(started_on: date, timezone: str = "Europe/Madrid", plan: str = "standard", role=Role.CUSTOMER):
+    org = gen_org(plan=plan, timezone=timezone, started_on=started_on)
     return gen_user(role, org=org)
 
 

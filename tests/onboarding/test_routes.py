@@ -1,18 +1,22 @@
 """The onboarding pages per role: program, htmx slot picker, booking, session page, expert, admin."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from icalendar import Calendar
 
-from portal.auth.models import Role, utcnow
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.onboarding import services
 from portal.onboarding.models import OnboardingSession
 from tests.conftest import csrf_token
 from tests.factories import gen_ticket, gen_user
 from tests.onboarding.conftest import new_customer
+
+# The tests marked with instants: program weeks, lead times and notice periods all
+# count from now, in the customer's zone.
 
 
 def _login(auth, user):
@@ -26,8 +30,9 @@ def _first_slot(client, week=1):
     return re.findall(r'name="slot" value="([^"]+)"', page)
 
 
-def test_customer_books_from_the_htmx_slot_picker(app, client, auth, expert):
-    customer = _login(auth, new_customer(date.today()))
+@pytest.mark.instants
+def test_customer_books_from_the_htmx_slot_picker(app, client, auth, expert, now):
+    customer = _login(auth, new_customer(now.date()))
     page = client.get("/onboarding/").get_data(as_text=True)
     assert "Week 1" in page and "Week 4" in page and "Not booked" in page
     slots = _first_slot(client, 2)
@@ -54,16 +59,17 @@ def test_customer_books_from_the_htmx_slot_picker(app, client, auth, expert):
     assert "meet.example.com/eva" in str(event["LOCATION"])
     # The week is now taken: its slot vanished for another customer of another organization.
     auth.logout()
-    _login(auth, new_customer(date.today()))
+    _login(auth, new_customer(now.date()))
     assert slots[0] not in _first_slot(client, 2)
     assert client.get(f"/onboarding/sessions/{session.id}").status_code == 404
     assert client.get(f"/onboarding/sessions/{session.id}/session.ics").status_code == 404
 
 
-def test_booking_sends_the_calendar_file_by_mail(app, client, auth, expert):
+@pytest.mark.instants
+def test_booking_sends_the_calendar_file_by_mail(app, client, auth, expert, now):
     mail_dir = Path(app.config["MAIL_DIR"])
     before = set(mail_dir.glob("*.eml")) if mail_dir.exists() else set()
-    customer = _login(auth, new_customer(date.today()))
+    customer = _login(auth, new_customer(now.date()))
     slots = _first_slot(client, 2)
     client.post("/onboarding/week/2", data={"csrf_token": csrf_token(client, "/onboarding/"), "slot": slots[0],
                                             "feature_area": "tickets"})
@@ -73,8 +79,9 @@ def test_booking_sends_the_calendar_file_by_mail(app, client, auth, expert):
     assert any(f"To: {expert.user.email}" in m for m in sent)
 
 
-def test_reschedule_and_cancel_pages(app, client, auth, expert):
-    _login(auth, new_customer(date.today()))
+@pytest.mark.instants
+def test_reschedule_and_cancel_pages(app, client, auth, expert, now):
+    _login(auth, new_customer(now.date()))
     slots = _first_slot(client, 3)
     token = csrf_token(client, "/onboarding/")
     client.post("/onboarding/week/3", data={"csrf_token": token, "slot": slots[0], "feature_area": "tickets"})
@@ -95,9 +102,10 @@ def test_reschedule_and_cancel_pages(app, client, auth, expert):
     assert "Not booked" in client.get("/onboarding/").get_data(as_text=True)
 
 
-def test_the_expert_runs_the_session_and_the_customer_sees_the_notes(app, client, auth, expert):
-    customer = new_customer(date.today() - timedelta(days=3))
-    start = utcnow().replace(microsecond=0) - timedelta(hours=2)
+@pytest.mark.instants
+def test_the_expert_runs_the_session_and_the_customer_sees_the_notes(app, client, auth, expert, now):
+    customer = new_customer(now.date() - timedelta(days=3))
+    start = now - timedelta(hours=2)
     session = OnboardingSession(organization_id=customer.organization_id, booked_by_id=customer.id,
                                 expert_id=expert.user_id, starts_at=start, ends_at=start + timedelta(hours=1), week=1,
                                 feature_area="tickets", questions="Question one")
@@ -124,8 +132,9 @@ def test_the_expert_runs_the_session_and_the_customer_sees_the_notes(app, client
     assert session.rating == 5
 
 
-def test_feedback_form_keeps_what_was_typed(app, client, auth, expert):
-    _login(auth, new_customer(date.today() - timedelta(days=60)))
+@pytest.mark.instants
+def test_feedback_form_keeps_what_was_typed(app, client, auth, expert, now):
+    _login(auth, new_customer(now.date() - timedelta(days=60)))
     page = client.get("/onboarding/").get_data(as_text=True)
     assert "How was your onboarding?" in page
     token = csrf_token(client, "/onboarding/feedback")
@@ -139,9 +148,10 @@ def test_feedback_form_keeps_what_was_typed(app, client, auth, expert):
     assert "we have your feedback" in client.get("/onboarding/").get_data(as_text=True)
 
 
-def test_admins_read_the_report_and_others_may_not(app, client, auth, expert):
-    customer = new_customer(date.today() - timedelta(days=60))
-    start = utcnow().replace(microsecond=0) - timedelta(days=50)
+@pytest.mark.instants
+def test_admins_read_the_report_and_others_may_not(app, client, auth, expert, now):
+    customer = new_customer(now.date() - timedelta(days=60))
+    start = now - timedelta(days=50)
     db.session.add(OnboardingSession(organization_id=customer.organization_id, booked_by_id=customer.id,
                                      expert_id=expert.user_id, starts_at=start, ends_at=start + timedelta(hours=1),
                                      week=2, feature_area="api", status="held", rating=3))
@@ -183,8 +193,9 @@ def test_expert_availability_form_validates(app, client, auth):
     assert "tue 15:00-17:00" in page and "Days off" in page
 
 
-def test_training_request_books_an_extra_session(app, client, auth, expert):
-    customer = _login(auth, new_customer(date.today() - timedelta(days=90)))
+@pytest.mark.instants
+def test_training_request_books_an_extra_session(app, client, auth, expert, now):
+    customer = _login(auth, new_customer(now.date() - timedelta(days=90)))
     ticket = gen_ticket(customer, category="training_request", subject="Training for new staff")
     page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
     assert f"/onboarding/extra/{ticket.reference}" in page

@@ -53,7 +53,7 @@ def test_booking_a_week_and_what_is_refused(app, expert):
     with pytest.raises(DomainError, match="window has closed"):
         services.book(late, 4, expert.user_id, datetime(2026, 10, 22, 8), "tickets", now=NOW)
     with pytest.raises(services.NoOnboarding):
-        services.program(new_customer(plan="nothing").organization)
+        services.program(new_customer(START, plan="nothing").organization)
 
 
 def test_two_customers_racing_for_the_last_slot_get_one_booking(app, expert):
@@ -165,7 +165,7 @@ def test_experts_availability_is_validated(app):
     with pytest.raises(DomainError, match="https://"):
         services.make_expert(agent, "UTC", "javascript:alert(1)")
     with pytest.raises(DomainError, match="Experts are agents"):
-        services.make_expert(new_customer(), "UTC", "https://meet.example.com/x")
+        services.make_expert(new_customer(START), "UTC", "https://meet.example.com/x")
     profile = services.make_expert(agent, "UTC", "https://meet.example.com/x")
     with pytest.raises(DomainError, match="overlap"):
         services.set_availability(profile, ["mon 09:00-12:00", "mon-tue 11:00-13:00"])

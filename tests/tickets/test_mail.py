@@ -10,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from portal.auth.models import Role, utcnow
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.tickets import services
 from portal.tickets.models import Ticket
@@ -97,20 +97,21 @@ def test_mail_is_in_the_recipients_language(mail_app):
     assert "Hola," in message.get_body(("plain",)).get_content()
 
 
-def test_reminder_before_autoclose_then_the_close(mail_app):
+@pytest.mark.instants
+def test_reminder_before_autoclose_then_the_close(mail_app, now):
     app, inbox = mail_app
     customer = gen_user(Role.CUSTOMER, email="ana@example.com")
     ticket = gen_ticket(customer)
     services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer")
     inbox.wait_for(2)
     inbox.messages.clear()
-    ticket.waiting_since = utcnow() - timedelta(days=9)
+    ticket.waiting_since = now - timedelta(days=9)
     db.session.commit()
     assert services.autoclose(10, remind_days=2) == ([], [ticket.reference])
     assert services.autoclose(10, remind_days=2) == ([], [])  # once per wait
     reminder = inbox.wait_for(1)[0]
     assert "will close soon" in reminder["Subject"]
-    assert services.autoclose(10, now=utcnow() + timedelta(days=2)) == ([ticket.reference], [])
+    assert services.autoclose(10, now=now + timedelta(days=2)) == ([ticket.reference], [])
     assert any("is closed" in m["Subject"] for m in inbox.wait_for(2))
 
 

@@ -1,7 +1,9 @@
 import io
 import re
+from datetime import UTC, timedelta
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -275,25 +277,30 @@ def test_customer_markdown_is_sanitized(client, auth, app):
     assert "<strong>bold</strong>" in page
 
 
-def test_waiting_ticket_says_when_it_closes(client, auth, app):
+@pytest.mark.instants
+def test_waiting_ticket_says_when_it_closes(client, auth, app, now):
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_date
+
     from portal.tickets import services
 
     customer = _customer(auth)
     ticket = gen_ticket(customer)
-    services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer")
+    services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer", now=now)
     page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
-    assert "closes automatically on" in page
+    # Ten days on, on the customer's calendar (Madrid): on 31 December at 23:59 UTC, that is 11 January.
+    closes = (now + timedelta(days=10)).replace(tzinfo=UTC).astimezone(ZoneInfo(customer.organization.timezone))
+    assert f"closes automatically on {format_date(closes, 'medium', locale='en')}" in page
 
 
-def test_autoclose_command(runner, app):
-    from datetime import timedelta
-
-    from portal.auth.models import utcnow
+@pytest.mark.instants
+def test_autoclose_command(runner, app, now):
     from portal.tickets import services
 
     ticket = gen_ticket()
     services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer")
-    ticket.waiting_since = utcnow() - timedelta(days=12)
+    ticket.waiting_since = now - timedelta(days=12)
     db.session.commit()
     result = runner.invoke(args=["tickets", "autoclose"])
     assert result.exit_code == 0 and f"Closed 1 ticket(s) after 10 days without an answer: {ticket.reference}" in result.output
@@ -326,10 +333,7 @@ def test_agents_see_the_customer_beside_the_ticket(client, auth, app):
     assert "Onboarding: 0 of 4 sessions done, 0 booked" in page
 
 
-def test_two_agents_on_one_ticket_see_each_other(client, auth, app):
-    from datetime import timedelta
-
-    from portal.auth.models import utcnow
+def test_two_agents_on_one_ticket_see_each_other(client, auth, app, now):
     from portal.tickets import services as tickets
 
     ticket = gen_ticket()
@@ -342,7 +346,7 @@ def test_two_agents_on_one_ticket_see_each_other(client, auth, app):
     notice = client.post(f"/tickets/{ticket.reference}/viewers", data={"csrf_token": token},
                          headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Cora Colleague also has this ticket open." in notice and "<html" not in notice
-    assert tickets.viewing(ticket, cora, now=utcnow() + timedelta(minutes=5)) == []  # the other agent left
+    assert tickets.viewing(ticket, cora, now=now + timedelta(minutes=5)) == []  # the other agent left
     auth.logout()
     auth.login(ticket.requester.email)
     assert client.post(f"/tickets/{ticket.reference}/viewers",

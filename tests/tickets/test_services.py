@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.auth.models import Role, User, utcnow
+from portal.auth.models import Role, User
 from portal.errors import DomainError
 from portal.extensions import db
 from portal.tickets import services
@@ -24,9 +24,10 @@ def test_priority_matrix(urgency, impact, expected):
     assert services.compute_priority(impact=impact, urgency=urgency) is Priority(expected)
 
 
-def test_filing_gives_a_reference_and_a_history(app):
+@pytest.mark.instants
+def test_filing_gives_a_reference_and_a_history(app, now):
     ticket = gen_ticket(impact="high", urgency="high")
-    year = utcnow().year
+    year = now.year  # on 31 December at 23:59 UTC still this year's, though Madrid is in the next
     assert ticket.reference == f"{year}-00001"
     assert ticket.priority is Priority.P1 and ticket.status is Status.NEW
     assert [e.kind for e in ticket.events] == ["created"]
@@ -141,12 +142,13 @@ def test_assignment_opens_a_new_ticket_and_is_for_agents(app):
     assert ticket.assignee == agent and ticket.status is Status.OPEN
 
 
-def test_autoclose_closes_each_waiting_ticket_once(app):
+@pytest.mark.instants
+def test_autoclose_closes_each_waiting_ticket_once(app, now):
     agent = gen_user(Role.AGENT)
     old, recent = gen_ticket(), gen_ticket()
     for t in (old, recent):
         services.change_status(t, agent, "waiting_on_customer")
-    old.waiting_since = utcnow() - timedelta(days=11)
+    old.waiting_since = now - timedelta(days=11)
     db.session.commit()
     assert services.autoclose_due(recent, 10) == recent.waiting_since + timedelta(days=10)
     assert services.autoclose(10) == ([old.reference], [])

@@ -34,7 +34,7 @@ def test_cli_errors_are_messages_not_tracebacks(runner, app):
     assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
-def test_seed_demo_loads_once_and_prints_the_accounts(runner, app):
+def test_seed_demo_loads_once_and_prints_the_accounts(runner, app, now):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0 and "Loaded the demo data." in first.output
     assert "customer@acme.example.com" in first.output and "portal-demo" in first.output
@@ -57,15 +57,14 @@ def test_seed_demo_loads_once_and_prints_the_accounts(runner, app):
     from datetime import timedelta
 
     from portal.agent import analytics
-    from portal.auth.models import utcnow
     from portal.demo import DEMO_SUGGESTED
     from portal.kb.content import find_article_path
 
     assert all(find_article_path(KB_DIR, slug) for slug in DEMO_SUGGESTED)
-    weeks = analytics.deflection_by_week(utcnow() - timedelta(days=60))
+    weeks = analytics.deflection_by_week(now - timedelta(days=60))
     assert len(weeks) >= 8 and sum(w.deflected for w in weeks) > sum(w.filed for w in weeks) == 19
     assert all(w.filed for w in weeks[-7:])  # every recent week has tickets filed after suggestions
-    gaps = [q for q, _n, _last in analytics.searches(utcnow() - timedelta(days=60)).gaps]
+    gaps = [q for q, _n, _last in analytics.searches(now - timedelta(days=60)).gaps]
     assert "single sign-on saml" in gaps and "reset password" not in gaps
 
 

@@ -1,6 +1,6 @@
 """The API says what the pages say: the same ticket's SLA due time, the same quota figures."""
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,8 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def test_the_ticket_page_and_the_api_give_the_same_due_time(app, client, auth, api):
-    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=date.today())
+def test_the_ticket_page_and_the_api_give_the_same_due_time(app, client, auth, api, now):
+    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=now.date())
     customer = gen_user(Role.CUSTOMER, org=org)
     ticket = gen_ticket(customer, impact="high", urgency="high")
     detail = api(customer).get(f"/api/v1/tickets/{ticket.reference}").get_json()
@@ -30,8 +30,8 @@ def test_the_ticket_page_and_the_api_give_the_same_due_time(app, client, auth, a
     assert f"due {shown}" in page
 
 
-def test_the_org_page_and_the_api_give_the_same_quota(app, client, auth, api):
-    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=date.today())
+def test_the_org_page_and_the_api_give_the_same_quota(app, client, auth, api, now):
+    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=now.date())
     admin = gen_user(Role.CUSTOMER_ADMIN, org=org)
     for _ in range(3):
         gen_ticket(admin)

@@ -1,6 +1,5 @@
 """Idempotency-Key on POST /tickets, and the monthly quota refused as a problem."""
 
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -19,8 +18,8 @@ from tests.factories import gen_org, gen_user
 PLANS_FILE = Path(__file__).resolve().parents[2] / "examples" / "plans" / "support-levels.toml"
 
 
-def _monthly_customer(role=Role.CUSTOMER):
-    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=date.today())
+def _monthly_customer(now, role=Role.CUSTOMER):
+    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=now.date())
     return gen_user(role, org=org)
 
 
@@ -29,8 +28,8 @@ def _count(model=Ticket) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_a_retry_with_the_same_key_returns_the_same_ticket_and_uses_the_quota_once(app, api):
-    customer = _monthly_customer()
+def test_a_retry_with_the_same_key_returns_the_same_ticket_and_uses_the_quota_once(app, api, now):
+    customer = _monthly_customer(now)
     client = api(customer)
     key = {"Idempotency-Key": "3f1c2a9e-3b7d-4c55-9e0a-1d2f8b4c7a31"}
     first = client.post("/api/v1/tickets", json=GOOD, headers=key)
@@ -44,8 +43,8 @@ def test_a_retry_with_the_same_key_returns_the_same_ticket_and_uses_the_quota_on
     assert plan_services.quota(customer.organization).used == 2
 
 
-def test_the_same_key_with_another_body_is_refused(app, api):
-    client = api(_monthly_customer())
+def test_the_same_key_with_another_body_is_refused(app, api, now):
+    client = api(_monthly_customer(now))
     key = {"Idempotency-Key": "k-1"}
     assert client.post("/api/v1/tickets", json=GOOD, headers=key).status_code == 201
     assert_problem(client.post("/api/v1/tickets", json={**GOOD, "subject": "Something else entirely"},
@@ -71,8 +70,8 @@ def test_a_refused_filing_frees_its_key(app, api):
     assert client.post("/api/v1/tickets", json=GOOD, headers=key).status_code == 201
 
 
-def test_concurrent_duplicates_file_one_ticket(app):
-    customer = _monthly_customer()
+def test_concurrent_duplicates_file_one_ticket(app, now):
+    customer = _monthly_customer(now)
     secret = token_for(customer)
 
     def post(_i):
@@ -89,8 +88,8 @@ def test_concurrent_duplicates_file_one_ticket(app):
     assert _count() == 1 and plan_services.quota(customer.organization).used == 1
 
 
-def test_quota_refused_is_a_409_problem_with_when_it_resets(app, api):
-    customer = _monthly_customer()
+def test_quota_refused_is_a_409_problem_with_when_it_resets(app, api, now):
+    customer = _monthly_customer(now)
     quota = plan_services.quota(customer.organization)
     db.session.merge(QuotaUsage(organization_id=customer.organization_id, month=quota.month, used=40))
     db.session.commit()

@@ -30,8 +30,8 @@ def test_org_gives_plan_targets_hours_and_quota(app, api):
     assert body["hours"] is None
 
 
-def test_the_hours_balance_is_for_customer_admins(app, api):
-    org = gen_org(plan="prepaid", started_on=date.today() - timedelta(days=30))
+def test_the_hours_balance_is_for_customer_admins(app, api, now):
+    org = gen_org(plan="prepaid", started_on=now.date() - timedelta(days=30))
     admin = gen_user(Role.CUSTOMER_ADMIN, org=org)
     hours.buy_hours(org, 5)
     body = api(admin).get("/api/v1/org").get_json()

@@ -4,7 +4,7 @@ import csv
 import io
 from datetime import date, timedelta
 
-from portal.auth.models import Role, utcnow
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.plans import hours
 from portal.plans.models import TimeEntry
@@ -16,15 +16,15 @@ PLANS_FILE = "contract-hours.toml"
 
 
 
-def _org_with_tickets():
-    org = gen_org(plan="contract", started_on=date.today() - timedelta(days=30))
+def _org_with_tickets(now):
+    org = gen_org(plan="contract", started_on=now.date() - timedelta(days=30))
     admin = gen_user(Role.CUSTOMER_ADMIN, org=org)
     customer = gen_user(Role.CUSTOMER, org=org)
     return org, admin, customer, [gen_ticket(customer, subject=f"Query {i}") for i in range(3)]
 
 
-def test_balance_applies_the_plans_billing_rules(app):
-    org, _admin, _customer, (plain, escalated, bug) = _org_with_tickets()
+def test_balance_applies_the_plans_billing_rules(app, now):
+    org, _admin, _customer, (plain, escalated, bug) = _org_with_tickets(now)
     agent = gen_user(Role.AGENT)
     hours.log_time(plain, agent, 10)  # billed 30: the minimum per query
     hours.log_time(escalated, agent, 20)
@@ -47,8 +47,8 @@ def test_balance_applies_the_plans_billing_rules(app):
     assert "escalated" in kinds and "bug" in kinds
 
 
-def test_running_out_warns(app, client, auth):
-    org, admin, _customer, (ticket, *_rest) = _org_with_tickets()
+def test_running_out_warns(app, client, auth, now):
+    org, admin, _customer, (ticket, *_rest) = _org_with_tickets(now)
     agent = gen_user(Role.AGENT)
     for _ in range(2):
         hours.log_time(ticket, agent, 600)
@@ -73,15 +73,15 @@ def test_periods_follow_the_contract_start():
     assert hours.period_for(org, spec, date(2031, 1, 1)).start == date(2030, 3, 31)
 
 
-def test_bad_time_entries_get_clear_messages_and_keep_the_text(app, client, auth):
-    _org, _admin, _customer, (ticket, *_rest) = _org_with_tickets()
+def test_bad_time_entries_get_clear_messages_and_keep_the_text(app, client, auth, now):
+    _org, _admin, _customer, (ticket, *_rest) = _org_with_tickets(now)
     agent = gen_user(Role.AGENT)
     auth.login(agent.email)
     url = f"/tickets/{ticket.reference}"
     token = csrf_token(client, url)
     for minutes, worked_on, message in (("abc", "", "whole minutes"), ("0", "", "between 1 and 960"),
                                         ("30", "yesterday", "Enter a date like"),
-                                        ("30", (date.today() + timedelta(days=5)).isoformat(), "future day")):
+                                        ("30", (now.date() + timedelta(days=5)).isoformat(), "future day")):
         response = client.post(f"{url}/time", data={"csrf_token": token, "minutes": minutes, "worked_on": worked_on,
                                                     "note": "Call with the customer"})
         page = response.get_data(as_text=True)
@@ -96,8 +96,8 @@ def test_bad_time_entries_get_clear_messages_and_keep_the_text(app, client, auth
     assert "escalated the ticket to the development team" in page and "60 min billed" in page
 
 
-def test_who_sees_the_hours(app, client, auth):
-    org, admin, customer, (ticket, *_rest) = _org_with_tickets()
+def test_who_sees_the_hours(app, client, auth, now):
+    org, admin, customer, (ticket, *_rest) = _org_with_tickets(now)
     hours.log_time(ticket, gen_user(Role.AGENT), 45, note="=HYPERLINK(\"http://evil\")")
     other_org = gen_org(plan="contract")
     auth.login(customer.email)
@@ -125,8 +125,8 @@ def test_who_sees_the_hours(app, client, auth):
     assert client.get("/org/99999").status_code == 404
 
 
-def test_buy_hours_command(app):
-    org = gen_org(plan="contract", name="Hours Buyer", started_on=utcnow().date())
+def test_buy_hours_command(app, now):
+    org = gen_org(plan="contract", name="Hours Buyer", started_on=now.date())
     runner = app.test_cli_runner()
     result = runner.invoke(args=["plans", "buy-hours", "Hours Buyer", "10", "--note", "INV-1"])
     assert result.exit_code == 0 and "Recorded 10 h for Hours Buyer" in result.output and "30.00 h left" in result.output
@@ -135,13 +135,13 @@ def test_buy_hours_command(app):
     assert hours.balance(org).bought_minutes == 30 * 60
 
 
-def test_earlier_contract_periods_stay_readable(app, client, auth):
-    org = gen_org(plan="contract", started_on=date.today() - timedelta(days=400))
+def test_earlier_contract_periods_stay_readable(app, client, auth, now):
+    org = gen_org(plan="contract", started_on=now.date() - timedelta(days=400))
     admin = gen_user(Role.CUSTOMER_ADMIN, org=org)
     ticket = gen_ticket(gen_user(Role.CUSTOMER, org=org), subject="Last year's query")
     agent = gen_user(Role.AGENT)
     hours.log_time(ticket, agent, 50, worked_on=ticket.created_at.date())  # this period
-    first = hours.period_for(org, hours.plan_for(org).spec.support_hours, date.today() - timedelta(days=390))
+    first = hours.period_for(org, hours.plan_for(org).spec.support_hours, now.date() - timedelta(days=390))
     db.session.add(TimeEntry(ticket_id=ticket.id, organization_id=org.id, agent_id=agent.id, minutes=20,
                              worked_on=first.start + timedelta(days=3)))
     db.session.commit()

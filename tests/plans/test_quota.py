@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.auth.models import Role, User
@@ -35,8 +36,9 @@ def test_quota_counts_the_calendar_month_in_the_customers_zone(app):
     assert plan_services.quota(org, datetime(2026, 12, 2)).used == 1
 
 
-def test_filing_beyond_the_quota_is_refused_with_the_text_kept(app, client, auth):
-    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=date.today())
+@pytest.mark.instants  # "this month" is the customer's: on 31 December at 23:59 UTC, January in Madrid
+def test_filing_beyond_the_quota_is_refused_with_the_text_kept(app, client, auth, now):
+    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=now.date())
     customer = gen_user(Role.CUSTOMER, org=org)
     month = plan_services.quota(org).month
     _fill(org, 39, month)
@@ -72,8 +74,8 @@ def test_a_plan_past_its_validity_refuses_filing(app, client, auth):
     assert "support plan has ended" in page and "After the six months" in page
 
 
-def test_sixteen_concurrent_filings_at_quota_minus_one_file_exactly_one(app):
-    org = gen_org(plan="monthly", started_on=date.today())
+def test_sixteen_concurrent_filings_at_quota_minus_one_file_exactly_one(app, now):
+    org = gen_org(plan="monthly", started_on=now.date())
     user_ids = [gen_user(Role.CUSTOMER, org=org).id for _ in range(4)]
     _fill(org, 39, plan_services.quota(org).month)
 
@@ -90,8 +92,8 @@ def test_sixteen_concurrent_filings_at_quota_minus_one_file_exactly_one(app):
     assert plan_services.quota(org).used == 40
 
 
-def test_a_refused_ticket_is_kept_as_a_draft_until_filed_or_discarded(app, client, auth):
-    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=date.today())
+def test_a_refused_ticket_is_kept_as_a_draft_until_filed_or_discarded(app, client, auth, now):
+    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=now.date())
     customer = gen_user(Role.CUSTOMER, org=org)
     _fill(org, 40, plan_services.quota(org).month)
     auth.login(customer.email)

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from portal.auth.models import Role
@@ -104,6 +105,7 @@ def test_concurrent_sweeps_mark_and_notify_once(app):
     assert db.session.get(Ticket, ticket.id).response_breached_at == late
 
 
+@pytest.mark.instants  # the command sweeps at the real time: whatever the hour, a 2020 P1 is breached
 def test_sla_sweep_command(app):
     ticket = _ticket(impact="high", urgency="high", now=datetime(2020, 1, 6, 9, 0))
     result = app.test_cli_runner().invoke(args=["sla", "sweep"])
@@ -111,6 +113,7 @@ def test_sla_sweep_command(app):
     assert f"1 ticket(s) newly breached: {ticket.reference}" in result.output
 
 
+@pytest.mark.instants  # the page reads its clocks at the real time, in or out of business hours
 def test_ticket_page_shows_the_clock_to_the_customer(app, client, auth):
     org = gen_org(plan="standard", timezone="Europe/Madrid")
     customer = gen_user(Role.CUSTOMER, org=org)
@@ -125,6 +128,7 @@ def test_ticket_page_shows_the_clock_to_the_customer(app, client, auth):
     assert "Target: 24 h of business hours." in page
 
 
+@pytest.mark.instants
 def test_clocks_far_from_their_due_time_are_counted_in_real_time(app, client, auth):
     ticket = _ticket(impact="high", urgency="high", now=datetime(2026, 1, 5, 9, 0))
     late = sla.clock(ticket, datetime(2026, 11, 27, 12, 0))

@@ -20,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,10 +40,13 @@ def seed(app, tickets: int, rng: random.Random) -> None:
     from portal.auth import services as auth
     from portal.auth.models import Role
     from portal.extensions import db
+    from portal.plans import history
     from portal.tickets.models import NO_CLOCK, Ticket
 
-    orgs = [auth.create_organization(f"Org {i}", ("standard", "premium", "prepaid")[i % 3],
-                                     timezone=("Europe/Madrid", "UTC", "America/New_York")[i % 3]) for i in range(200)]
+    plans = ("standard", "premium", "prepaid")
+    orgs = [history.create_organization(f"Org {i}", plans[i % 3], date(2025, 1, 1),
+                                        timezone=("Europe/Madrid", "UTC", "America/New_York")[i % 3])
+            for i in range(200)]
     customers = [auth.create_user(f"c{i}@bench.example.com", PASSWORD, Role.CUSTOMER, organization=orgs[i % 200])
                  for i in range(400)]
     agents = [auth.create_user(f"agent{i}@bench.example.com", PASSWORD, Role.AGENT, name=f"Agent {i:02d}")
@@ -60,7 +63,7 @@ def seed(app, tickets: int, rng: random.Random) -> None:
         running = status in ("new", "open") and not answered
         priority = rng.choice(("P1", "P2", "P3", "P4"))
         rows.append(dict(
-            reference=f"{created.year}-{n:05d}" if n < 100000 else f"{created.year}-{n}", plan=orgs[n % 200].plan,
+            reference=f"{created.year}-{n:05d}" if n < 100000 else f"{created.year}-{n}", plan=plans[n % 200 % 3],
             organization_id=customer.organization_id, requester_id=customer.id,
             assignee_id=rng.choice(agents).id if rng.random() < 0.7 else None,
             category=rng.choice(("technical_issue", "question", "feature_request", "training_request")),

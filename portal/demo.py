@@ -1,12 +1,13 @@
 """``portal seed-demo``: demo organizations and one account per role, loaded once."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import click
 from flask.cli import with_appcontext
 
 from .auth import services
 from .auth.models import Role
+from .plans import history as plan_history
 
 DEMO_PASSWORD = "portal-demo"
 
@@ -40,7 +41,8 @@ def seed_demo(now: datetime | None = None) -> bool:
         return False
     now = now or utcnow()
     for name, plan, days_ago, tz in ORGANIZATIONS:
-        services.create_organization(name, plan, now.date() - timedelta(days=days_ago), tz)
+        plan_history.create_organization(name, plan, now.date() - timedelta(days=days_ago), tz)
+    _demo_plans(now.date())
     for email, role, org, name, lang in ACCOUNTS:
         user = services.create_user(email, DEMO_PASSWORD, role, name=name, organization=org)
         if lang:
@@ -225,6 +227,17 @@ def _demo_analytics(now: datetime) -> None:
     db.session.execute(insert(Suggestion), suggestions)
     db.session.execute(insert(ArticleVote), votes)
     db.session.commit()
+
+
+def _demo_plans(today: date) -> None:
+    """Plan histories to look at: Acme and Nubes evaluated the Premium SLA on a trial before going
+    live (their older demo tickets were filed then), and Acme moves to Premium next month."""
+    acme, nubes = (services.organization_by_name(name) for name, *_rest in ORGANIZATIONS[:2])
+    for org in (acme, nubes):
+        plan_history.set_plan(org, "premium", today - timedelta(days=70), org.started_on - timedelta(days=1),
+                              trial=True, note="Evaluation before go-live")
+    next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    plan_history.set_plan(acme, "premium", next_month, note="Upgrade ordered by Carlos, order PO-118")
 
 
 @click.command("seed-demo", help="Load the demo organizations and accounts (once).")

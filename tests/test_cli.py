@@ -11,7 +11,11 @@ def test_org_and_user_create(runner, app):
     assert result.exit_code == 0, result.output
     assert "Created organization 'Acme'" in result.output
     org = db.session.scalar(select(Organization))
-    assert (org.plan, org.started_on.isoformat(), org.timezone) == ("standard", "2026-01-15", "Europe/Madrid")
+    assert (org.started_on.isoformat(), org.timezone) == ("2026-01-15", "Europe/Madrid")
+    from portal.plans.services import history
+
+    [entry] = history(org)
+    assert (entry.plan, entry.starts_on.isoformat(), entry.ends_on) == ("standard", "2026-01-15", None)
     result = runner.invoke(args=["user", "create", "Ana@Example.com", "--role", "customer_admin", "--org", "acme",
                                  "--name", "Ana", "--password", "long-enough-pw"])
     assert result.exit_code == 0, result.output

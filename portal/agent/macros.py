@@ -32,7 +32,7 @@ def values(ticket, agent: User) -> dict:
         "organization": {"name": ticket.organization.name},
         "ticket": {"reference": ticket.reference, "subject": ticket.subject, "priority": ticket.priority.value},
         "agent": {"name": agent.name, "first_name": agent.name.split()[0]},
-        "plan": {"name": plan.name if plan else ticket.organization.plan},
+        "plan": {"name": plan.name if plan else ticket.plan or ""},
     }
 
 

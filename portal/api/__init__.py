@@ -33,7 +33,7 @@ spec = SpecTree(
 
 def init_app(app) -> None:
     from ..extensions import csrf
-    from . import routes  # noqa: F401  (registers the views on bp)
+    from . import organizations, routes  # noqa: F401  (register the views on bp)
 
     csrf.exempt(bp)
     app.register_blueprint(bp)

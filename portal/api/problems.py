@@ -19,6 +19,7 @@ TITLES = {
     "validation-error": "The request has invalid fields",
     "ticket-quota-exceeded": "Monthly ticket quota reached",
     "plan-expired": "Support plan ended",
+    "plan-overlap": "The dates overlap another plan of the organization",
     "ticket-state": "Not possible in the ticket's current state",
     "idempotency-key-reused": "Idempotency-Key reused with a different request",
     "idempotency-request-in-progress": "A request with this Idempotency-Key is still running",

@@ -440,7 +440,7 @@ def reopen(reference: str, json: ReopenIn):
 @bp.get("/org")
 @spec.validate(resp=Response(HTTP_200=OrgOut, **_errors(401, 404, 429)), tags=["Organization"], security=TOKEN)
 def org():
-    """Your organization: plan, response targets, support hours, quota and hours balance.
+    """Your organization: the plan in force and what changes next, response targets, support hours, quota and hours balance.
 
     The figures of the organization page, from the same services. The hours balance is
     for customer admins only, as on the page."""
@@ -448,8 +448,9 @@ def org():
     organization = user.organization
     if organization is None:
         raise Problem(404, "Your account does not belong to a customer organization.")
+    now = utcnow()
     balance = hours.balance(organization) if user.role is Role.CUSTOMER_ADMIN else None
-    return serialize.organization(organization, plan_services.quota(organization), balance)
+    return serialize.organization(organization, plan_services.quota(organization, now), balance, now)
 
 
 @bp.get("/onboarding")

@@ -217,11 +217,14 @@ class SupportHoursOut(BaseModel):
 
 
 class PlanOut(BaseModel):
+    """The plan in force today (the organization's day)."""
+
     key: str
     name: str
     summary: str
-    started_on: date
-    ends_on: date | None
+    started_on: date = Field(description="The first day of this plan in the organization's plan history.")
+    ends_on: date | None = Field(description="Its last day (included); null: until further notice.")
+    trial: bool
     channels: list[str]
     onboarding: str
     tickets_per_month: int | None
@@ -247,10 +250,49 @@ class HoursOut(BaseModel):
     state: Literal["ok", "low", "exhausted"]
 
 
+class PlanEntryOut(BaseModel):
+    """One entry of an organization's plan history."""
+
+    id: int
+    plan: str = Field(description="The plan's key in the plans file.")
+    name: str = Field(description="The plan's name (the key when the plans file no longer has it).")
+    starts_on: date = Field(description="The first day, in the organization's time zone.")
+    ends_on: date | None = Field(description="The last day, included; null: open-ended.")
+    trial: bool
+    note: str | None
+    set_by: str | None = Field(description="The email of the admin who set it; null from the command line.")
+    created_at: datetime
+
+
+class NextChangeOut(BaseModel):
+    on: date = Field(description="The first day on which another plan applies.")
+    plan: PlanEntryOut | None = Field(description="The entry in force from then; null: no plan from that day.")
+
+
+class PlanHistoryOut(BaseModel):
+    go_live: date = Field(description="When support started; the onboarding weeks count from it.")
+    in_force: int | None = Field(description="The id of the entry in force today, or null.")
+    next_change: NextChangeOut | None = Field(description="What changes next; null when nothing is planned.")
+    entries: list[PlanEntryOut] = Field(description="Oldest first.")
+
+
+class PlanChangeIn(_In):
+    """A plan from a day. An open-ended plan running then ends the day before; any other overlap is a 409."""
+
+    plan: str = Field(min_length=1, max_length=80, description="A plan's key in the plans file.")
+    starts_on: date = Field(description="The first day, in the organization's time zone.")
+    ends_on: date | None = Field(default=None, description="The last day, included. Default: open-ended, or the "
+                                                            "plan's own validity (valid_months).")
+    trial: bool = Field(default=False, description="A trial needs ends_on.")
+    note: str | None = Field(default=None, max_length=200)
+
+
 class OrgOut(BaseModel):
     name: str
     timezone: str
-    plan: PlanOut | None
+    go_live: date = Field(description="When support started; the onboarding weeks count from it.")
+    plan: PlanOut | None = Field(description="The plan in force today; null when none is.")
+    next_change: NextChangeOut | None = Field(description="What changes next in the plan history; null: nothing.")
     quota: QuotaOut | None
     hours: HoursOut | None = Field(description="Customer admins only, as on the organization page.")
 

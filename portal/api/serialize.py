@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app, url_for
 
+from ..plans import history as plan_changes
 from ..plans import services as plan_services
 from ..plans import sla
 from ..tickets import services as tickets
-from .schemas import (ArticleOut, AttachmentOut, EventOut, HoursOut, MessageOut, OnboardingOut, OpeningHours,
-                      OrgOut, PlanOut, QuotaOut, SearchHit, SearchResults, SessionOut, SlaClock, SupportHoursOut,
+from .schemas import (ArticleOut, AttachmentOut, EventOut, HoursOut, MessageOut, NextChangeOut, OnboardingOut,
+                      OpeningHours, OrgOut, PlanEntryOut, PlanHistoryOut, PlanOut, QuotaOut, SearchHit, SearchResults, SessionOut, SlaClock, SupportHoursOut,
                       TargetOut, TicketDetail, TicketOut, WeekOut, utc)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -113,13 +114,33 @@ def _support_hours(plan, organization) -> SupportHoursOut:
     return SupportHoursOut(always=always, timezone=str(calendar.timezone), windows=windows, holidays=where)
 
 
-def organization(org, quota, balance) -> OrgOut:
-    plan = plan_services.plan_for(org)
+def plan_entry(entry) -> PlanEntryOut:
+    return PlanEntryOut(id=entry.id, plan=entry.plan, name=plan_changes.plan_name(entry.plan),
+                        starts_on=entry.starts_on, ends_on=entry.ends_on, trial=entry.trial, note=entry.note,
+                        set_by=entry.set_by.email if entry.set_by else None, created_at=utc(entry.created_at))
+
+
+def next_change(change) -> NextChangeOut | None:
+    if change is None:
+        return None
+    return NextChangeOut(on=change.on, plan=plan_entry(change.entry) if change.entry else None)
+
+
+def plan_history(org, now) -> PlanHistoryOut:
+    current = plan_services.entry_in_force(org, now)
+    return PlanHistoryOut(go_live=org.started_on, in_force=current.id if current else None,
+                          next_change=next_change(plan_changes.next_change(org, now)),
+                          entries=[plan_entry(e) for e in plan_services.history(org)])
+
+
+def organization(org, quota, balance, now) -> OrgOut:
+    entry = plan_services.entry_in_force(org, now)
+    plan = plan_services.get_plan(entry.plan) if entry else None
     plan_out = None
     if plan is not None:
         plan_out = PlanOut(
-            key=plan.key, name=plan.name, summary=plan.spec.summary, started_on=org.started_on,
-            ends_on=plan_services.ends_on(org, plan), channels=list(plan.spec.channels),
+            key=plan.key, name=plan.name, summary=plan.spec.summary, started_on=entry.starts_on,
+            ends_on=entry.ends_on, trial=entry.trial, channels=list(plan.spec.channels),
             onboarding=plan.spec.onboarding, tickets_per_month=plan.spec.tickets_per_month,
             response_targets=_targets(plan.response_targets()),
             resolution_targets=_targets(plan.resolution_targets()),
@@ -134,7 +155,9 @@ def organization(org, quota, balance) -> OrgOut:
         hours_out = HoursOut(period_start=balance.period.start, period_end=balance.period.last_day,
                              bought_minutes=balance.bought_minutes, used_minutes=balance.used_minutes,
                              left_minutes=balance.left_minutes, state=balance.state)
-    return OrgOut(name=org.name, timezone=org.timezone, plan=plan_out, quota=quota_out, hours=hours_out)
+    return OrgOut(name=org.name, timezone=org.timezone, go_live=org.started_on, plan=plan_out,
+                  next_change=next_change(plan_changes.next_change(org, now)), quota=quota_out,
+                  hours=hours_out)
 
 
 # --- onboarding -------------------------------------------------------------------------------

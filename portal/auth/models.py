@@ -37,7 +37,8 @@ class Organization(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    plan: Mapped[str] = mapped_column(String(80))
+    # Go-live: the end of the implementation, when support starts. The plans in force
+    # over time are the organization's plan history (portal.plans.models.OrganizationPlan).
     started_on: Mapped[date]
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

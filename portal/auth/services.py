@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -14,7 +13,6 @@ from ..extensions import db
 from .models import Organization, Role, User
 
 MIN_PASSWORD_LENGTH = 10
-PLAN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 
 
 def normalize_email(email: str) -> str:
@@ -56,18 +54,17 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def create_organization(name: str, plan: str, started_on: date | None = None, timezone: str = "UTC") -> Organization:
+def create_organization(name: str, started_on: date, timezone: str = "UTC", commit: bool = True) -> Organization:
+    """The organization alone; ``portal.plans.history.create_organization`` adds its go-live plan."""
     name = name.strip()
     if not name:
         raise DomainError(_l("An organization needs a name."), "name")
-    if not PLAN_NAME.match(plan or ""):
-        raise DomainError(_l("Plan names are lowercase letters, digits, '-' and '_'; got %(plan)s.", plan=repr(plan)),
-                          "plan")
     if organization_by_name(name):
         raise DomainError(_l("An organization named %(name)s already exists.", name=repr(name)), "name")
-    org = Organization(name=name, plan=plan, started_on=started_on or date.today(), timezone=check_timezone(timezone))
+    org = Organization(name=name, started_on=started_on, timezone=check_timezone(timezone))
     db.session.add(org)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return org
 
 

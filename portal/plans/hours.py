@@ -23,7 +23,7 @@ from ..exports import spreadsheet_safe
 from ..extensions import db
 from .catalog import SupportHoursSpec
 from .models import HoursPurchase, TimeEntry
-from .services import _add_months, plan_for
+from .services import _add_months, entry_in_force, get_plan, local_day
 
 MAX_ENTRY_MINUTES = 16 * 60
 LOW_SHARE = 0.1  # warn when a tenth of the hours is left
@@ -47,9 +47,17 @@ class Period:
         return self.start - timedelta(days=1)
 
 
-def period_for(organization: Organization, spec: SupportHoursSpec, day: date) -> Period:
-    """The contract period holding ``day``: consecutive blocks of ``period_months`` from the start date."""
-    start, n = organization.started_on, 0
+def period_for(starts_on: date, spec: SupportHoursSpec, day: date, ends_on: date | None = None) -> Period:
+    """The contract period holding ``day``: consecutive blocks of ``period_months`` from the start of
+    the plan entry in force (so a renewal starts a new period), the last one cut at the entry's end."""
+    period = _period_from(starts_on, spec, day)
+    if ends_on is not None and ends_on < period.last_day:
+        return Period(period.start, ends_on + timedelta(days=1))
+    return period
+
+
+def _period_from(start: date, spec: SupportHoursSpec, day: date) -> Period:
+    n = 0
     if day < start:
         return Period(start, _add_months(start, spec.period_months))
     months_between = (day.year - start.year) * 12 + day.month - start.month
@@ -121,15 +129,24 @@ class Balance:
         return "low" if self.left_minutes <= self.bought_minutes * LOW_SHARE else "ok"
 
 
+def _ledger(organization: Organization, day: date) -> tuple[SupportHoursSpec, Period] | None:
+    """The hours rules of the plan in force on ``day`` and its contract period then, or None without a ledger."""
+    entry = entry_in_force(organization, day)
+    plan = get_plan(entry.plan) if entry is not None else None
+    if plan is None or plan.spec.support_hours is None:
+        return None
+    spec = plan.spec.support_hours
+    return spec, period_for(entry.starts_on, spec, day, entry.ends_on)
+
+
 def balance(organization: Organization, day: date | None = None) -> Balance | None:
     """The organization's hours in the period holding ``day`` (today), or None without a ledger."""
     from ..tickets.models import Ticket
 
-    plan = plan_for(organization)
-    if plan is None or plan.spec.support_hours is None:
+    ledger = _ledger(organization, day or local_day(organization))
+    if ledger is None:
         return None
-    spec = plan.spec.support_hours
-    period = period_for(organization, spec, day or utcnow().date())
+    spec, period = ledger
     entries = db.session.scalars(
         select(TimeEntry).where(TimeEntry.organization_id == organization.id, TimeEntry.worked_on >= period.start,
                                 TimeEntry.worked_on < period.end).order_by(TimeEntry.worked_on, TimeEntry.id)
@@ -194,11 +211,10 @@ def set_billing_flags(ticket, agent: User, escalated: bool | None = None, bug: b
 def preview(ticket, extra_minutes: int = 0) -> tuple[int, int] | None:
     """(logged, billed) minutes for the ticket in the current period if ``extra_minutes`` were
     logged now; None when the plan keeps no hours ledger (time is recorded, not billed)."""
-    plan = plan_for(ticket.organization)
-    if plan is None or plan.spec.support_hours is None:
+    ledger = _ledger(ticket.organization, local_day(ticket.organization))
+    if ledger is None:
         return None
-    spec = plan.spec.support_hours
-    period = period_for(ticket.organization, spec, utcnow().date())
+    spec, period = ledger
     logged = sum(db.session.scalars(select(TimeEntry.minutes).where(
         TimeEntry.ticket_id == ticket.id, TimeEntry.worked_on >= period.start, TimeEntry.worked_on < period.end)))
     logged += max(0, extra_minutes)

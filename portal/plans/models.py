@@ -54,3 +54,30 @@ class HoursPurchase(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organization: Mapped[Organization] = relationship()
+
+
+class OrganizationPlan(db.Model):
+    """One entry of an organization's plan history: ``plan`` applies from ``starts_on``
+    to ``ends_on``, both days included, in the organization's time zone; no ``ends_on``
+    means until further notice. Entries of one organization never overlap
+    (``portal.plans.history`` refuses it), so on any day at most one is in force."""
+
+    __tablename__ = "organization_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    plan: Mapped[str] = mapped_column(String(80))  # a key of the plans file
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]  # the last day included; None: open-ended
+    trial: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(String(200))
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    set_by: Mapped[User | None] = relationship()
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+    def __repr__(self) -> str:
+        return f"<OrganizationPlan {self.plan!r} {self.starts_on}..{self.ends_on or ''}>"

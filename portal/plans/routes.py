@@ -1,13 +1,17 @@
-"""The organization page: its plan's targets and hours, the quota, the support-hours balance and ledger."""
+"""The organization page: its plan in force and what changes next, the targets and hours, the quota,
+the support-hours balance and ledger; for admins the plan history and the forms that change it."""
 
 from datetime import date, timedelta
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..auth.models import Organization, Role, utcnow
+from ..errors import DomainError
 from ..extensions import db
-from . import bp, hours, services
+from . import bp, history, hours, services
+from .forms import GoLiveForm, PlanChangeForm
 
 UPCOMING_DAYS = 60
 
@@ -27,27 +31,90 @@ def _sees_hours() -> bool:
     return current_user.role in (Role.CUSTOMER_ADMIN, Role.AGENT, Role.ADMIN)
 
 
+def _admin_organization(org_id: int) -> Organization:
+    """The organization an admin changes: others get what they get on its page (404), then 403."""
+    organization = _organization(org_id)
+    if current_user.role is not Role.ADMIN:
+        abort(403)
+    return organization
+
+
 @bp.get("/org")
 @bp.get("/org/<int:org_id>")
 @login_required
 def plan(org_id=None):
-    organization = _organization(org_id)
-    plan = services.plan_for(organization)
+    return _page(_organization(org_id), own=org_id is None)
+
+
+def _page(organization: Organization, own: bool = False, change_form=None, go_live_form=None, status: int = 200):
+    now = utcnow()
+    entry = services.entry_in_force(organization, now)
+    plan = services.get_plan(entry.plan) if entry else None
     calendar = plan.calendar(organization.timezone) if plan else None
     closed_days = []
     if calendar is not None:
-        today = calendar.local(utcnow()).date()
+        today = calendar.local(now).date()
         for offset in range(UPCOMING_DAYS):
             day = today + timedelta(days=offset)
             name = calendar.holiday_name(day)
             if name:
                 closed_days.append((day, name))
     balance = hours.balance(organization, _period_day()) if _sees_hours() else None
+    ledger_entry = services.entry_in_force(organization, balance.period.start) if balance else None
+    admin = current_user.role is Role.ADMIN and not own
+    if admin:
+        change_form = change_form or PlanChangeForm(formdata=None)
+        change_form.plan.choices = [(key, p.name) for key, p in services.all_plans().items()]
+        go_live_form = go_live_form or GoLiveForm(formdata=None, go_live=organization.started_on)
     return render_template(
-        "plans/plan.html", organization=organization, plan=plan, calendar=calendar, closed_days=closed_days,
-        quota=services.quota(organization), ends_on=services.ends_on(organization, plan) if plan else None,
-        balance=balance, own=org_id is None, today=utcnow().date(),
-    )
+        "plans/plan.html", organization=organization, plan=plan, entry=entry, calendar=calendar,
+        closed_days=closed_days, quota=services.quota(organization, now), balance=balance,
+        ledger_since=ledger_entry.starts_on if ledger_entry else organization.started_on,
+        next_change=history.next_change(organization, now), plan_name=history.plan_name,
+        entries=services.history(organization) if admin else None, change_form=change_form,
+        go_live_form=go_live_form, own=own, today=services.local_day(organization, now),
+    ), status
+
+
+def _rule_broken(form, exc: DomainError, default: str) -> None:
+    db.session.rollback()
+    getattr(form, exc.field or default, getattr(form, default)).errors.append(exc.message)
+
+
+@bp.post("/org/<int:org_id>/plans")
+@login_required
+def add_plan_change(org_id):
+    """Admins: a plan from a day (to a day); the page comes back with the typed values on an error."""
+    organization = _admin_organization(org_id)
+    form = PlanChangeForm()
+    if form.validate_on_submit():
+        try:
+            change = history.set_plan(organization, form.plan.data, form.starts_on.data, form.ends_on.data,
+                                      form.trial.data, form.note.data, by=current_user)
+        except DomainError as exc:
+            _rule_broken(form, exc, "plan")
+        else:
+            flash(_("Plan change saved: %(plan)s from %(date)s.", plan=history.plan_name(change.entry.plan),
+                    date=change.entry.starts_on.isoformat()), "success")
+            return redirect(url_for("plans.plan", org_id=organization.id, _anchor="plan-history"))
+    return _page(organization, change_form=form, status=422)
+
+
+@bp.post("/org/<int:org_id>/go-live")
+@login_required
+def set_go_live(org_id):
+    """Admins: correct the go-live date; the go-live plan moves with it."""
+    organization = _admin_organization(org_id)
+    form = GoLiveForm()
+    if form.validate_on_submit():
+        try:
+            history.set_go_live(organization, form.go_live.data)
+        except DomainError as exc:
+            _rule_broken(form, exc, "go_live")
+        else:
+            flash(_("Go-live date set to %(date)s.", date=organization.started_on.isoformat()), "success")
+            return redirect(url_for("plans.plan", org_id=organization.id, _anchor="plan-history"))
+    return _page(organization, go_live_form=form, status=422)
 
 
 def _period_day():

@@ -1,18 +1,19 @@
-"""What an organization's plan gives it: targets, quota, validity."""
+"""What an organization's plan gives it: the plan in force on a day, targets, quota, validity."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ..auth.models import Organization, utcnow
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db, insert_for_dialect
 from .catalog import Plan
-from .models import QuotaUsage
+from .models import OrganizationPlan, QuotaUsage
 
 
 def all_plans() -> dict[str, Plan]:
@@ -23,8 +24,40 @@ def get_plan(key: str | None) -> Plan | None:
     return all_plans().get(key) if key else None
 
 
-def plan_for(organization: Organization) -> Plan | None:
-    return get_plan(organization.plan)
+# --- the plan in force --------------------------------------------------------
+
+def local_day(organization: Organization, when: date | datetime | None = None) -> date:
+    """The organization's own date at ``when`` (naive UTC; default now); a date is taken as it is."""
+    when = utcnow() if when is None else when
+    if not isinstance(when, datetime):
+        return when
+    return when.replace(tzinfo=UTC).astimezone(ZoneInfo(organization.timezone)).date()
+
+
+def history(organization: Organization) -> list[OrganizationPlan]:
+    """The organization's plan entries, oldest first."""
+    return list(db.session.scalars(select(OrganizationPlan).where(
+        OrganizationPlan.organization_id == organization.id).order_by(OrganizationPlan.starts_on)))
+
+
+def entry_in_force(organization: Organization, when: date | datetime | None = None) -> OrganizationPlan | None:
+    """The plan entry that applies on the organization's day at ``when`` (an instant in
+    naive UTC, or a day; default now), or None when no plan covers that day."""
+    day = local_day(organization, when)
+    return db.session.scalar(select(OrganizationPlan).where(
+        OrganizationPlan.organization_id == organization.id, OrganizationPlan.starts_on <= day,
+        (OrganizationPlan.ends_on.is_(None)) | (OrganizationPlan.ends_on >= day)).limit(1))
+
+
+def plan_key_for(organization: Organization, when: date | datetime | None = None) -> str | None:
+    """The key of the plan in force (even one the plans file no longer has), e.g. to copy onto a ticket."""
+    entry = entry_in_force(organization, when)
+    return entry.plan if entry is not None else None
+
+
+def plan_for(organization: Organization, now: date | datetime | None = None) -> Plan | None:
+    """The plan in force for the organization at ``now`` (default: now), or None."""
+    return get_plan(plan_key_for(organization, now))
 
 
 # --- validity ------------------------------------------------------------------
@@ -40,11 +73,12 @@ def _add_months(day: date, months: int) -> date:
     raise ValueError(day)
 
 
-def ends_on(organization: Organization, plan: Plan) -> date | None:
-    """The last day the plan applies (seed 001: six months after go-live), or None."""
-    if not plan.spec.valid_months:
+def valid_until(plan: Plan | None, starts_on: date) -> date | None:
+    """The last day of a plan taken from ``starts_on`` for its ``valid_months`` (seed 001:
+    the monthly level is included for six months after go-live), or None: no end of its own."""
+    if plan is None or not plan.spec.valid_months:
         return None
-    return _add_months(organization.started_on, plan.spec.valid_months) - timedelta(days=1)
+    return _add_months(starts_on, plan.spec.valid_months) - timedelta(days=1)
 
 
 class PlanExpired(DomainError):
@@ -85,10 +119,12 @@ def _month(organization: Organization, plan: Plan, now: datetime) -> tuple[str, 
 
 
 def quota(organization: Organization, now: datetime | None = None) -> Quota | None:
-    plan = plan_for(organization)
+    """This month's count under the plan in force at ``now``."""
+    now = now or utcnow()
+    plan = plan_for(organization, now)
     if plan is None:
         return None
-    month, resets = _month(organization, plan, now or utcnow())
+    month, resets = _month(organization, plan, now)
     row = db.session.get(QuotaUsage, (organization.id, month))
     return Quota(row.used if row else 0, plan.spec.tickets_per_month, month, resets)
 
@@ -98,8 +134,8 @@ def consume_quota(organization: Organization, now: datetime) -> None:
 
     The conditional UPDATE is the whole trick: it holds the row until the
     filing commits, and refuses once ``used`` reaches the limit, so 16
-    concurrent filings at quota - 1 file exactly one ticket."""
-    plan = plan_for(organization)
+    concurrent filings at quota - 1 file exactly one ticket. The limit is the plan's in force at ``now``."""
+    plan = plan_for(organization, now)
     if plan is None or plan.spec.tickets_per_month is None:
         return
     limit = plan.spec.tickets_per_month
@@ -117,11 +153,19 @@ def consume_quota(organization: Organization, now: datetime) -> None:
 
 
 def check_can_file(organization: Organization, now: datetime) -> None:
-    """Before filing: the plan is still in force. (The quota is counted when filing.)"""
-    plan = plan_for(organization)
-    if plan is None:
+    """Before filing: a plan is in force on the organization's day. (The quota is counted when filing.)"""
+    day = local_day(organization, now)
+    if entry_in_force(organization, day) is not None:
         return
-    last_day = ends_on(organization, plan)
-    if last_day is not None and plan.calendar(organization.timezone).local(now).date() > last_day:
-        raise PlanExpired(_l("Your organization's %(plan)s plan ended on %(date)s.", plan=plan.name,
-                              date=last_day.isoformat()))
+    entries = history(organization)
+    ended = [e for e in entries if e.ends_on is not None and e.ends_on < day]
+    if ended:
+        last = max(ended, key=lambda e: e.ends_on)
+        plan = get_plan(last.plan)
+        raise PlanExpired(_l("Your organization's %(plan)s plan ended on %(date)s.",
+                             plan=plan.name if plan else last.plan, date=last.ends_on.isoformat()))
+    upcoming = [e for e in entries if e.starts_on > day]
+    if upcoming:
+        raise PlanExpired(_l("Your organization's support plan starts on %(date)s.",
+                             date=upcoming[0].starts_on.isoformat()))
+    raise PlanExpired(_l("Your organization has no support plan on %(date)s.", date=day.isoformat()))

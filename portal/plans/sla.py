@@ -62,7 +62,7 @@ def _pauses(plan: Plan, status) -> bool:
 
 def start(ticket, organization: Organization) -> None:
     """At filing: the organization's plan is the ticket's, and its clocks start."""
-    ticket.plan = organization.plan
+    ticket.plan = plan_services.plan_key_for(organization, ticket.created_at)
     recompute(ticket)
 
 

@@ -1,4 +1,5 @@
 import re
+from datetime import date
 
 from portal.auth.models import Role
 from tests.conftest import csrf_token
@@ -139,7 +140,7 @@ def test_roles_and_staff_rules(app):
 
     with pytest.raises(DomainError, match="belong to an organization"):
         services.create_user("c@example.com", PASSWORD, "customer")
-    org = services.create_organization("Acme", "standard")
+    org = services.create_organization("Acme", date(2026, 1, 15))
     with pytest.raises(DomainError, match="do not belong"):
         services.create_user("a@example.com", PASSWORD, "agent", organization=org)
     with pytest.raises(DomainError, match="at least 10"):
@@ -147,7 +148,7 @@ def test_roles_and_staff_rules(app):
     with pytest.raises(DomainError, match="Unknown role"):
         services.create_user("c@example.com", PASSWORD, "overlord", organization=org)
     with pytest.raises(DomainError, match="already exists"):
-        services.create_organization("acme", "standard")
+        services.create_organization("acme", date(2026, 1, 15))
     user = services.create_user("C@Example.com", PASSWORD, "customer_admin", organization=org)
     assert user.email == "c@example.com" and user.role is Role.CUSTOMER_ADMIN
     assert re.match(r"^c$", user.name)

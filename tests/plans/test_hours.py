@@ -60,17 +60,19 @@ def test_running_out_warns(app, client, auth, now):
 
 
 def test_periods_follow_the_contract_start():
-    from portal.auth.models import Organization
     from portal.plans.catalog import load_plans
 
     from tests.plans.conftest import EXAMPLES
 
     spec = load_plans(EXAMPLES / "contract-hours.toml")["contract"].spec.support_hours
-    org = Organization(name="x", plan="contract", started_on=date(2025, 3, 31), timezone="UTC")
-    assert hours.period_for(org, spec, date(2025, 3, 31)) == hours.Period(date(2025, 3, 31), date(2026, 3, 31))
-    assert hours.period_for(org, spec, date(2026, 3, 30)).start == date(2025, 3, 31)
-    assert hours.period_for(org, spec, date(2026, 3, 31)) == hours.Period(date(2026, 3, 31), date(2027, 3, 31))
-    assert hours.period_for(org, spec, date(2031, 1, 1)).start == date(2030, 3, 31)
+    start = date(2025, 3, 31)
+    assert hours.period_for(start, spec, date(2025, 3, 31)) == hours.Period(date(2025, 3, 31), date(2026, 3, 31))
+    assert hours.period_for(start, spec, date(2026, 3, 30)).start == date(2025, 3, 31)
+    assert hours.period_for(start, spec, date(2026, 3, 31)) == hours.Period(date(2026, 3, 31), date(2027, 3, 31))
+    assert hours.period_for(start, spec, date(2031, 1, 1)).start == date(2030, 3, 31)
+    # The plan entry's last day cuts the period holding it.
+    assert hours.period_for(start, spec, date(2026, 5, 1), date(2026, 9, 30)) == hours.Period(date(2026, 3, 31),
+                                                                                               date(2026, 10, 1))
 
 
 def test_bad_time_entries_get_clear_messages_and_keep_the_text(app, client, auth, now):
@@ -141,7 +143,9 @@ def test_earlier_contract_periods_stay_readable(app, client, auth, now):
     ticket = gen_ticket(gen_user(Role.CUSTOMER, org=org), subject="Last year's query")
     agent = gen_user(Role.AGENT)
     hours.log_time(ticket, agent, 50, worked_on=ticket.created_at.date())  # this period
-    first = hours.period_for(org, hours.plan_for(org).spec.support_hours, now.date() - timedelta(days=390))
+    from portal.plans.services import plan_for
+
+    first = hours.period_for(org.started_on, plan_for(org).spec.support_hours, now.date() - timedelta(days=390))
     db.session.add(TimeEntry(ticket_id=ticket.id, organization_id=org.id, agent_id=agent.id, minutes=20,
                              worked_on=first.start + timedelta(days=3)))
     db.session.commit()

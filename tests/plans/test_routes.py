@@ -22,7 +22,9 @@ def test_customers_see_their_plan(app, client, auth):
 def test_plans_and_ranges_from_another_file(make_app, auth):
     app = make_app(PLANS_FILE=str(EXAMPLES / "support-levels.toml"))
     with app.app_context():
-        org = gen_org(plan="monthly")
+        from datetime import date
+
+        org = gen_org(plan="monthly", started_on=date.today())  # in force: six months from go-live
         user = gen_user(Role.CUSTOMER_ADMIN, org=org)
         client = app.test_client()
         from tests.conftest import AuthActions

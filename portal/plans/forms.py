@@ -4,7 +4,7 @@ overlap) live in portal.plans.history; the forms read the dates and carry the CS
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import InputRequired, Length
 
 from .history import NOTE_LENGTH
 
@@ -25,11 +25,11 @@ class DayField(DateField):
 
 class PlanChangeForm(FlaskForm):
     plan = SelectField(_l("Plan"), validate_choice=False)
-    starts_on = DayField(_l("From"), validators=[DataRequired(_l("Enter the first day of the plan."))])
+    starts_on = DayField(_l("From"), validators=[InputRequired(_l("Enter the first day of the plan."))])
     ends_on = DayField(_l("Until (included, optional)"))
     trial = BooleanField(_l("Trial"))
     note = StringField(_l("Note"), validators=[Length(max=NOTE_LENGTH)], render_kw={"maxlength": NOTE_LENGTH})
 
 
 class GoLiveForm(FlaskForm):
-    go_live = DayField(_l("Go-live date"), validators=[DataRequired(_l("Enter the go-live date."))])
+    go_live = DayField(_l("Go-live date"), validators=[InputRequired(_l("Enter the go-live date."))])

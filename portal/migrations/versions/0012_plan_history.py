@@ -44,7 +44,24 @@ def _valid_months(key: str) -> int | None:
     return getattr(getattr(plan, "spec", None), "valid_months", None)
 
 
+def _drop_plan_column():
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite 3.35+ drops a column in place. Alembic's batch mode would copy the table and
+        # drop the old one, and with foreign keys on that deletes (or refuses, or cascades to)
+        # every row that refers to an organization.
+        op.execute("ALTER TABLE organizations DROP COLUMN plan")
+    else:
+        op.drop_column('organizations', 'plan')
+
+
 def upgrade():
+    organizations = sa.table('organizations', sa.column('id', sa.Integer()), sa.column('plan', sa.String()),
+                             sa.column('started_on', sa.Date()))
+    connection = op.get_bind()
+    carried = list(connection.execute(
+        sa.select(organizations.c.id, organizations.c.plan, organizations.c.started_on)))
+    _drop_plan_column()
+
     history = op.create_table(
         'organization_plans',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -65,13 +82,9 @@ def upgrade():
     op.create_index(op.f('ix_organization_plans_organization_id'), 'organization_plans', ['organization_id'],
                     unique=False)
 
-    organizations = sa.table('organizations', sa.column('id', sa.Integer()), sa.column('plan', sa.String()),
-                             sa.column('started_on', sa.Date()))
-    connection = op.get_bind()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
-    for org_id, plan, started_on in connection.execute(
-            sa.select(organizations.c.id, organizations.c.plan, organizations.c.started_on)):
+    for org_id, plan, started_on in carried:
         months = _valid_months(plan)
         ends_on = _add_months(started_on, months) - timedelta(days=1) if months else None
         rows.append({'organization_id': org_id, 'plan': plan, 'starts_on': started_on, 'ends_on': ends_on,
@@ -79,14 +92,12 @@ def upgrade():
     if rows:
         op.bulk_insert(history, rows)
 
-    with op.batch_alter_table('organizations', schema=None) as batch_op:
-        batch_op.drop_column('plan')
-
 
 def downgrade():
-    with op.batch_alter_table('organizations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('plan', sa.String(length=80), nullable=True))
-    # Back to one plan: the latest entry that has started (or the first one).
+    # Back to one plan: the latest entry that has started (or the first one). Added in place with a
+    # default (SQLite cannot make a column NOT NULL without copying the table: see _drop_plan_column).
+    op.add_column('organizations', sa.Column('plan', sa.String(length=80), nullable=False,
+                                             server_default='standard'))
     connection = op.get_bind()
     today = datetime.now(timezone.utc).date()
     history = sa.table('organization_plans', sa.column('organization_id', sa.Integer()),
@@ -99,8 +110,7 @@ def downgrade():
             chosen[org_id] = (starts_on, plan)
     for org_id, (_start, plan) in chosen.items():
         connection.execute(organizations.update().where(organizations.c.id == org_id).values(plan=plan))
-    connection.execute(organizations.update().where(organizations.c.plan.is_(None)).values(plan='standard'))
-    with op.batch_alter_table('organizations', schema=None) as batch_op:
-        batch_op.alter_column('plan', existing_type=sa.String(length=80), nullable=False)
+    if connection.dialect.name != "sqlite":
+        op.alter_column('organizations', 'plan', server_default=None)
     op.drop_index(op.f('ix_organization_plans_organization_id'), table_name='organization_plans')
     op.drop_table('organization_plans')

@@ -55,6 +55,13 @@ def test_seed_demo_loads_once_and_prints_the_accounts(runner, app, now):
     tickets = db.session.scalars(select(Ticket)).all()
     assert len(tickets) == 19 and all(t.first_response_due for t in tickets)
     assert sum(t.status.value == "closed" for t in tickets) == 14  # seven weeks of history, two a week
+    # Acme evaluated Premium on a trial before going live, and moves to Premium next month.
+    from portal.plans import history
+
+    acme = organization_by_name("Acme Logistics")
+    assert [(e.plan, e.trial) for e in history.history(acme)] == [("premium", True), ("standard", False),
+                                                                  ("premium", False)]
+    assert history.next_change(acme).entry.plan == "premium"
     balance = hours.balance(organization_by_name("Flujo Retail"))
     assert (balance.used_minutes, balance.bought_minutes) == (60, 20 * 60)
     # Eight weeks of searches and suggestions, about real articles, for the analytics page.

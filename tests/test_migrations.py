@@ -21,7 +21,7 @@ def test_the_migrated_schema_matches_the_models(app):
     assert differences == [], "a model changed without a migration (flask db migrate), or the reverse"
 
 
-def test_0012_carries_every_organization_over_to_a_one_entry_history(database_url, kb_index, tmp_path, monkeypatch):
+def test_0011_carries_every_organization_over_to_a_one_entry_history(database_url, kb_index, tmp_path, monkeypatch):
     """Each organization's plan becomes its history: from go-live, open-ended or ending per the
     plan's valid_months; the downgrade puts the plan back on the organization."""
     from datetime import date, datetime
@@ -50,7 +50,7 @@ def test_0012_carries_every_organization_over_to_a_one_entry_history(database_ur
                     "INSERT INTO users (email, name, password_hash, role, organization_id, active, created_at) "
                     "SELECT 'ana@example.com', 'Ana', 'x', 'customer', id, :yes, :created FROM organizations "
                     "WHERE name = 'Gone'"), {"yes": True, "created": datetime(2026, 1, 1)})
-            upgrade(revision="0012")
+            upgrade(revision="0011")
             with db.engine.connect() as connection:
                 rows = connection.execute(text(
                     "SELECT o.name, h.plan, h.starts_on, h.ends_on, h.trial FROM organization_plans h "

@@ -19,12 +19,10 @@ def test_customers_see_their_plan(app, client, auth):
     assert "Custom development" in page  # what is not included
 
 
-def test_plans_and_ranges_from_another_file(make_app, auth):
+def test_plans_and_ranges_from_another_file(make_app, auth, now):
     app = make_app(PLANS_FILE=str(EXAMPLES / "support-levels.toml"))
     with app.app_context():
-        from datetime import date
-
-        org = gen_org(plan="monthly", started_on=date.today())  # in force: six months from go-live
+        org = gen_org(plan="monthly", started_on=now.date())  # in force: six months from go-live
         user = gen_user(Role.CUSTOMER_ADMIN, org=org)
         client = app.test_client()
         from tests.conftest import AuthActions

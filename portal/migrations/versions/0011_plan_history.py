@@ -5,7 +5,7 @@ date, ending when the plan's ``valid_months`` say (seed 001: six months after
 go-live), otherwise open-ended. ``organizations.plan`` is dropped: the history is
 the only place that says which plan applies.
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-02 10:00:00
 
@@ -16,7 +16,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None

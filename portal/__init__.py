@@ -77,8 +77,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .kb.cli import kb_cli
     from .main import bp as main_bp
     from .tickets import bp as tickets_bp
-    from .tickets.cli import tickets_cli
-    from .plans.cli import plans_cli, sla_cli
+    from .tickets.cli import sla_cli, tickets_cli
+    from .plans.cli import plans_cli
     from .onboarding import bp as onboarding_bp
     from .agent import bp as agent_bp
     from .agent.cli import analytics_cli

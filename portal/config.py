@@ -45,6 +45,7 @@ DEFAULTS = {
     "TICKET_MAX_FILES": 5,  # per ticket or reply
     "TICKET_MAX_FILE_MB": 10,
     "TICKET_AUTOCLOSE_DAYS": 10,  # waiting on the customer this long without an answer: closed
+    "TICKET_SOLVED_AUTOCLOSE_DAYS": 10,  # solved and not confirmed or reopened this long: closed (seed 001)
     "TICKET_SUGGESTIONS": 5,
     "TICKET_AUTOCLOSE_REMIND_DAYS": 2,  # the reminder mail goes out this long before
     # Mail: "file" writes .eml files to MAIL_DIR (default <instance>/mail); "smtp" sends.

@@ -103,8 +103,7 @@ def _demo_tickets(now: datetime) -> None:
 
     from .auth.models import User
     from .extensions import db
-    from .plans import hours
-    from .tickets import services as tickets
+    from .tickets import billing, services as tickets
 
     users = {u.email: u for u in db.session.scalars(select(User))}
     agent = users["agent@portal.example.com"]
@@ -120,13 +119,13 @@ def _demo_tickets(now: datetime) -> None:
     totals, scheduler = filed[3], filed[4]
     tickets.reply(totals, agent, "The dashboard rounds per day and the export per line; we are checking with "
                   "the development team.", now=now - timedelta(hours=190))
-    hours.set_billing_flags(totals, agent, escalated=True)
+    billing.set_billing_flags(totals, agent, escalated=True)
     # log_time and set_billing_flags read the clock themselves: the day worked is ours to give.
-    hours.log_time(totals, agent, 40, worked_on=now.date(), note="Compared both totals with the customer")
+    billing.log_time(totals, agent, 40, worked_on=now.date(), note="Compared both totals with the customer")
     tickets.reply(scheduler, agent, "Found it: a bug in the scheduler's calendar. A fix ships on Thursday.",
                   now=now - timedelta(hours=90))
-    hours.set_billing_flags(scheduler, agent, bug=True)
-    hours.log_time(scheduler, agent, 75, worked_on=now.date(), note="Reproduced and reported the bug")
+    billing.set_billing_flags(scheduler, agent, bug=True)
+    billing.log_time(scheduler, agent, 75, worked_on=now.date(), note="Reproduced and reported the bug")
     _demo_history(users, agent, now)
 
 

@@ -49,7 +49,7 @@ def test_seed_demo_loads_once_and_prints_the_accounts(runner, app, now):
     assert db.session.scalar(select(func.count()).select_from(User)) == 7
     # Demo tickets at different ages, with SLA clocks and an hours ledger to look at.
     from portal.auth.services import organization_by_name
-    from portal.plans import hours
+    from portal.tickets import billing
     from portal.tickets.models import Ticket
 
     tickets = db.session.scalars(select(Ticket)).all()
@@ -62,7 +62,7 @@ def test_seed_demo_loads_once_and_prints_the_accounts(runner, app, now):
     assert [(e.plan, e.trial) for e in history.history(acme)] == [("premium", True), ("standard", False),
                                                                   ("premium", False)]
     assert history.next_change(acme).entry.plan == "premium"
-    balance = hours.balance(organization_by_name("Flujo Retail"))
+    balance = billing.balance(organization_by_name("Flujo Retail"))
     assert (balance.used_minutes, balance.bought_minutes) == (60, 20 * 60)
     # Eight weeks of searches and suggestions, about real articles, for the analytics page.
     from datetime import timedelta

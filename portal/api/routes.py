@@ -18,8 +18,8 @@ from ..extensions import MAX_ID, db, limiter, parse_id
 from ..kb import search as kb_index
 from ..kb import services as kb_services
 from ..onboarding import services as onboarding
-from ..plans import hours
 from ..plans import services as plan_services
+from ..tickets import billing
 from ..tickets import services as tickets
 from ..tickets.attachments import Upload, path_of
 from ..tickets.models import Attachment, Category, Priority, Status, Ticket
@@ -449,7 +449,7 @@ def org():
     if organization is None:
         raise Problem(404, "Your account does not belong to a customer organization.")
     now = utcnow()
-    balance = hours.balance(organization) if user.role is Role.CUSTOMER_ADMIN else None
+    balance = billing.balance(organization) if user.role is Role.CUSTOMER_ADMIN else None
     return serialize.organization(organization, plan_services.quota(organization, now), balance, now)
 
 

@@ -161,6 +161,29 @@ class BusinessCalendar:
             day += timedelta(days=1)
         raise CalendarError("the calendar has no open hours in the next three years")
 
+    def add_days(self, start: datetime, days: int) -> datetime:
+        """The same local time of day on the ``days``-th open day after ``start``: a target in
+        business days. Filed while closed, the count starts at the next opening. A day whose
+        hours end earlier (or start later) than that time of day is due at its closing (opening)."""
+        begin = self.next_open(start)
+        local = self.local(begin)
+        day = local.date()
+        for _ in range(days):
+            for _ in range(SEARCH_DAYS):
+                day += timedelta(days=1)
+                if self.intervals(day):
+                    break
+            else:
+                raise CalendarError("the calendar has no open hours in the next three years")
+        wanted = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=self.zone)
+        wanted = wanted.astimezone(UTC).replace(tzinfo=None)
+        spans = self.intervals(day)
+        for open_at, close_at in spans:
+            if open_at <= wanted <= close_at:
+                return wanted
+        earlier = [close_at for _, close_at in spans if close_at < wanted]
+        return earlier[-1] if earlier else spans[0][0]
+
     def between(self, start: datetime, end: datetime) -> timedelta:
         """Open time from ``start`` to ``end`` (negative when ``end`` comes first)."""
         if end < start:

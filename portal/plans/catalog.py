@@ -46,24 +46,61 @@ def parse_duration(text: str) -> timedelta:
     return value
 
 
+BUSINESS, CALENDAR, BUSINESS_DAYS = "business", "calendar", "business_days"
+DAYS = re.compile(r"^(\d+)\s*d$")
+
+
 @dataclass(frozen=True)
 class Target:
-    """A response or resolution target in business time. A range (seed 001's
-    "24 to 48 hours") promises its upper end; the lower end is what to expect."""
+    """A response, resolution or update target. Three units, written in the plans file as:
+
+    - ``"2h"``, ``"1h30m"``: business hours, counted only inside the plan's calendar;
+    - ``"48h calendar"``: calendar hours, 24 x 7 whatever the calendar says;
+    - ``"2d"``: business days, due at the same local time of day on the second open
+      day after the ticket (filed while closed: counted from the next opening).
+
+    A range (seed 001's "24 to 48 hours") promises its upper end; the lower end is what
+    to expect. Both ends have the same unit: ``"24h-48h"``, ``"1d-2d"``, ``"2h-4h calendar"``.
+    For business days ``due`` holds the number of days as whole days."""
 
     due: timedelta
     expected: timedelta | None = None
+    unit: str = BUSINESS
 
     @classmethod
     @lru_cache(maxsize=1024)  # read for every ticket's clock: parse each plan's text once
     def parse(cls, text: str) -> Target:
-        low, sep, high = str(text).partition("-")
-        if not sep:
-            return cls(parse_duration(low))
-        expected, due = parse_duration(low), parse_duration(high)
+        words = str(text).strip().lower()
+        unit = BUSINESS
+        for suffix in (" calendar", " calendar hours"):
+            if words.endswith(suffix):
+                words, unit = words.removesuffix(suffix).strip(), CALENDAR
+        low, sep, high = words.partition("-")
+        parts = [low.strip(), high.strip()] if sep else [low.strip()]
+        if not all(parts):
+            raise ValueError(f"{text!r}: a range needs two ends, e.g. 24h-48h")
+        days = [DAYS.match(part) for part in parts]
+        if any(days):
+            if not all(days):
+                raise ValueError(f"{text!r}: both ends of a range are days (1d-2d) or both hours (24h-48h)")
+            if unit == CALENDAR:
+                raise ValueError(f"{text!r}: days are business days; write calendar time in hours, e.g. 48h calendar")
+            values = [timedelta(days=int(match.group(1))) for match in days]
+            if any(value <= timedelta(0) for value in values):
+                raise ValueError(f"{text!r}: a target must be longer than zero")
+            unit = BUSINESS_DAYS
+        else:
+            values = [parse_duration(part) for part in parts]
+        if len(values) == 1:
+            return cls(values[0], None, unit)
+        expected, due = values
         if expected >= due:
             raise ValueError(f"{text!r}: a range goes from the shorter to the longer time")
-        return cls(due, expected)
+        return cls(due, expected, unit)
+
+    @property
+    def days(self) -> int:
+        return self.due.days
 
 
 class _Strict(BaseModel):
@@ -112,6 +149,14 @@ class SlaSpec(_Strict):
     at_risk_when_left: float = Field(default=0.25, gt=0, lt=1)  # share of the target left
 
 
+class LifecycleSpec(_Strict):
+    """How long a ticket waits for the customer before it closes by itself; unset: the
+    portal's settings (TICKET_AUTOCLOSE_DAYS, TICKET_SOLVED_AUTOCLOSE_DAYS)."""
+
+    waiting_autoclose_days: int | None = Field(default=None, ge=1, le=365)  # waiting on the customer's answer
+    solved_autoclose_days: int | None = Field(default=None, ge=1, le=365)  # solved, awaiting confirmation
+
+
 class SupportHoursSpec(_Strict):
     hours: float = Field(gt=0)  # included per contract period
     period_months: int = Field(default=12, ge=1, le=60)
@@ -123,8 +168,12 @@ class SupportHoursSpec(_Strict):
 class PlanSpec(_Strict):
     name: str = Field(min_length=1, max_length=80)
     summary: str = ""
-    response: dict[str, str] = Field(min_length=1)
+    # No response targets at all: a best-effort plan (seed 004's community users).
+    response: dict[str, str] = {}
     resolution: dict[str, str] = {}
+    # How often the customer hears from the team while the ticket is with the agents,
+    # after the first response (seed 000's "periodic updates").
+    updates: dict[str, str] = {}
     calendar: CalendarSpec
     tickets_per_month: int | None = Field(default=None, ge=1)
     support_hours: SupportHoursSpec | None = None
@@ -135,8 +184,9 @@ class PlanSpec(_Strict):
     session_minutes: int = Field(default=60, ge=15, le=240)
     not_included: list[str] = []
     sla: SlaSpec = SlaSpec()
+    lifecycle: LifecycleSpec = LifecycleSpec()
 
-    @field_validator("response", "resolution")
+    @field_validator("response", "resolution", "updates")
     @classmethod
     def _targets(cls, value: dict[str, str]) -> dict[str, str]:
         keys = set(value)
@@ -174,8 +224,16 @@ class Plan:
         keys = set(self.spec.response)
         return "any" if keys == {"any"} else "priority" if keys <= set(PRIORITIES) else "category"
 
+    @property
+    def best_effort(self) -> bool:
+        """No response target: tickets are answered as soon as possible, with no clock."""
+        return not self.spec.response
+
     def response_target(self, priority: str, category: str) -> Target | None:
         return self._target(self.spec.response, priority, category)
+
+    def update_target(self, priority: str, category: str) -> Target | None:
+        return self._target(self.spec.updates, priority, category)
 
     def resolution_target(self, priority: str, category: str) -> Target | None:
         return self._target(self.spec.resolution, priority, category)
@@ -191,6 +249,9 @@ class Plan:
 
     def resolution_targets(self) -> list[tuple[str, Target]]:
         return [(key, Target.parse(text)) for key, text in self.spec.resolution.items()]
+
+    def update_targets(self) -> list[tuple[str, Target]]:
+        return [(key, Target.parse(text)) for key, text in self.spec.updates.items()]
 
     def calendar(self, organization_timezone: str = "UTC") -> BusinessCalendar:
         spec = self.spec.calendar

@@ -32,23 +32,6 @@ def check_command(path):
                    f"{'hours ' + str(plan.spec.support_hours.hours) if plan.spec.support_hours else 'no hours ledger'}")
 
 
-@click.group("sla", help="SLA clocks: periodic jobs.")
-def sla_cli():
-    pass
-
-
-@sla_cli.command("sweep")
-@with_appcontext
-def sweep_command():
-    """Mark tickets at risk or breached and notify agents. Safe to run from cron, often, on several machines."""
-    from . import sla
-
-    marked = sla.sweep()
-    for state, label in (("at_risk", "at risk"), ("breached", "breached")):
-        refs = marked[state]
-        click.echo(f"{len(refs)} ticket(s) newly {label}" + (f": {', '.join(refs)}" if refs else "."))
-
-
 @plans_cli.command("buy-hours")
 @click.argument("organization")
 @click.argument("hours")
@@ -62,6 +45,7 @@ def buy_hours_command(organization, hours, purchased_on, note):
     from ..auth.models import Organization
     from ..errors import DomainError
     from ..extensions import db
+    from ..tickets import billing  # moves out of plans/ with the organization page
     from . import hours as ledger
 
     org = db.session.scalar(select(Organization).where(Organization.name == organization))
@@ -71,6 +55,6 @@ def buy_hours_command(organization, hours, purchased_on, note):
         purchase = ledger.buy_hours(org, hours, purchased_on.date() if purchased_on else None, note)
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
-    balance = ledger.balance(org, purchase.purchased_on)
+    balance = billing.balance(org, purchase.purchased_on)
     left = f"; {balance.left_minutes / 60:.2f} h left this period" if balance else " (its plan keeps no hours ledger)"
     click.echo(f"Recorded {purchase.hours:g} h for {org.name} on {purchase.purchased_on}{left}.")

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from ..auth.models import Organization, User, utcnow
+from ..auth.models import Organization, utcnow
 from ..errors import DomainError, lazy_gettext as _l
 from ..exports import spreadsheet_safe
 from ..extensions import db
@@ -129,48 +129,42 @@ class Balance:
         return "low" if self.left_minutes <= self.bought_minutes * LOW_SHARE else "ok"
 
 
-def _ledger(organization: Organization, day: date) -> tuple[SupportHoursSpec, Period] | None:
-    """The hours rules of the plan in force on ``day`` and its contract period then, or None without a ledger."""
+def ledger(organization: Organization, day: date) -> tuple[SupportHoursSpec, Period, list[TimeEntry],
+                                                              list[HoursPurchase]] | None:
+    """The billing rules of the plan in force on ``day``, its contract period holding ``day``, and its time entries and
+    purchases; None when the plan keeps no hours ledger."""
     entry = entry_in_force(organization, day)
     plan = get_plan(entry.plan) if entry is not None else None
     if plan is None or plan.spec.support_hours is None:
         return None
     spec = plan.spec.support_hours
-    return spec, period_for(entry.starts_on, spec, day, entry.ends_on)
-
-
-def balance(organization: Organization, day: date | None = None) -> Balance | None:
-    """The organization's hours in the period holding ``day`` (today), or None without a ledger."""
-    from ..tickets.models import Ticket
-
-    ledger = _ledger(organization, day or local_day(organization))
-    if ledger is None:
-        return None
-    spec, period = ledger
+    period = period_for(entry.starts_on, spec, day, entry.ends_on)
     entries = db.session.scalars(
         select(TimeEntry).where(TimeEntry.organization_id == organization.id, TimeEntry.worked_on >= period.start,
                                 TimeEntry.worked_on < period.end).order_by(TimeEntry.worked_on, TimeEntry.id)
     ).all()
-    tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_({e.ticket_id for e in entries})))}
-    lines: dict[int, LedgerLine] = {}
-    for entry in entries:
-        lines.setdefault(entry.ticket_id, LedgerLine(tickets[entry.ticket_id])).entries.append(entry)
-    for line in lines.values():
-        line.billed = billed_minutes(spec, line.logged, line.ticket.escalated_to_development, line.ticket.caused_by_bug)
     purchases = db.session.scalars(
         select(HoursPurchase).where(HoursPurchase.organization_id == organization.id,
                                     HoursPurchase.purchased_on >= period.start, HoursPurchase.purchased_on < period.end)
         .order_by(HoursPurchase.purchased_on, HoursPurchase.id)
     ).all()
-    return Balance(period, round(spec.hours * 60), list(purchases), sorted(lines.values(), key=lambda l: l.ticket.id))
+    return spec, period, list(entries), list(purchases)
 
 
-def log_time(ticket, agent: User, minutes: int | str | None, worked_on: date | None = None,
-             note: str | None = None) -> TimeEntry:
-    from ..tickets.services import can_work_tickets
+def make_balance(spec: SupportHoursSpec, period: Period, entries: list[TimeEntry], purchases: list[HoursPurchase],
+                 tickets: dict) -> Balance:
+    """The balance from plain values. ``tickets`` maps each entry's ticket id to an object with
+    ``escalated_to_development`` and ``caused_by_bug`` (and whatever the ledger page shows)."""
+    lines: dict[int, LedgerLine] = {}
+    for entry in entries:
+        lines.setdefault(entry.ticket_id, LedgerLine(tickets[entry.ticket_id])).entries.append(entry)
+    for line in lines.values():
+        line.billed = billed_minutes(spec, line.logged, line.ticket.escalated_to_development, line.ticket.caused_by_bug)
+    return Balance(period, round(spec.hours * 60), purchases, sorted(lines.values(), key=lambda l: l.ticket.id))
 
-    if not can_work_tickets(agent):
-        raise DomainError(_l("Only agents log time."))
+
+def check_time(minutes: int | str | None, worked_on: date, filed_on: date, today: date) -> int:
+    """The minutes of a time entry, checked; raises DomainError naming the field."""
     try:
         minutes = int(str(minutes).strip())
     except (TypeError, ValueError):
@@ -178,47 +172,16 @@ def log_time(ticket, agent: User, minutes: int | str | None, worked_on: date | N
     if not 1 <= minutes <= MAX_ENTRY_MINUTES:
         raise DomainError(_l("Time spent is between 1 and %(max)s minutes per entry.", max=MAX_ENTRY_MINUTES),
                           "minutes")
-    today = utcnow().date()
-    worked_on = worked_on or today
     if worked_on > today + timedelta(days=1):  # a day of slack for time zones ahead of UTC
         raise DomainError(_l("Time cannot be logged for a future day."), "worked_on")
-    if worked_on < ticket.created_at.date() - timedelta(days=1):
+    if worked_on < filed_on - timedelta(days=1):
         raise DomainError(_l("Time cannot be logged before the ticket was filed."), "worked_on")
-    note = (note or "").strip()[:1000] or None
-    entry = TimeEntry(ticket_id=ticket.id, organization_id=ticket.organization_id, agent_id=agent.id,
-                      minutes=minutes, worked_on=worked_on, note=note)
-    db.session.add(entry)
-    db.session.commit()
-    return entry
+    return minutes
 
 
-def set_billing_flags(ticket, agent: User, escalated: bool | None = None, bug: bool | None = None) -> None:
-    """Escalation to development and "caused by our bug": both change what is billed, both go in the history."""
-    from ..tickets.services import _event, can_work_tickets
-
-    if not can_work_tickets(agent):
-        raise DomainError(_l("Only agents change billing."))
-    if escalated is not None and escalated != ticket.escalated_to_development:
-        _event(ticket, agent, "escalated", old=str(ticket.escalated_to_development).lower(),
-               new=str(escalated).lower())
-        ticket.escalated_to_development = escalated
-    if bug is not None and bug != ticket.caused_by_bug:
-        _event(ticket, agent, "bug", old=str(ticket.caused_by_bug).lower(), new=str(bug).lower())
-        ticket.caused_by_bug = bug
-    db.session.commit()
-
-
-def preview(ticket, extra_minutes: int = 0) -> tuple[int, int] | None:
-    """(logged, billed) minutes for the ticket in the current period if ``extra_minutes`` were
-    logged now; None when the plan keeps no hours ledger (time is recorded, not billed)."""
-    ledger = _ledger(ticket.organization, local_day(ticket.organization))
-    if ledger is None:
-        return None
-    spec, period = ledger
-    logged = sum(db.session.scalars(select(TimeEntry.minutes).where(
-        TimeEntry.ticket_id == ticket.id, TimeEntry.worked_on >= period.start, TimeEntry.worked_on < period.end)))
-    logged += max(0, extra_minutes)
-    return logged, billed_minutes(spec, logged, ticket.escalated_to_development, ticket.caused_by_bug)
+def logged_minutes(ticket_id: int, period: Period) -> int:
+    return sum(db.session.scalars(select(TimeEntry.minutes).where(
+        TimeEntry.ticket_id == ticket_id, TimeEntry.worked_on >= period.start, TimeEntry.worked_on < period.end)))
 
 
 def buy_hours(organization: Organization, hours: float | str, purchased_on: date | None = None,

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
 from ..extensions import db
+from ..tickets import billing  # moves out of plans/ with the organization page
 from . import bp, history, hours, services
 from .forms import GoLiveForm, PlanChangeForm
 
@@ -59,7 +60,7 @@ def _page(organization: Organization, own: bool = False, change_form=None, go_li
             name = calendar.holiday_name(day)
             if name:
                 closed_days.append((day, name))
-    balance = hours.balance(organization, _period_day()) if _sees_hours() else None
+    balance = billing.balance(organization, _period_day()) if _sees_hours() else None
     ledger_entry = services.entry_in_force(organization, balance.period.start) if balance else None
     admin = current_user.role is Role.ADMIN and not own
     if admin:
@@ -132,7 +133,7 @@ def hours_csv(org_id=None):
     organization = _organization(org_id)
     if not _sees_hours():
         abort(403)
-    balance = hours.balance(organization, _period_day())
+    balance = billing.balance(organization, _period_day())
     if balance is None:
         abort(404)
     name = f"support-hours-{organization.id}-{balance.period.start.isoformat()}.csv"

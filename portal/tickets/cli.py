@@ -11,13 +11,31 @@ def tickets_cli():
 
 
 @tickets_cli.command("autoclose")
-@click.option("--days", type=int, help="Days without an answer (default: TICKET_AUTOCLOSE_DAYS).")
 @with_appcontext
-def autoclose_command(days):
-    """Close tickets waiting on the customer too long. Safe to run from cron, often, on several machines."""
-    days = days or current_app.config["TICKET_AUTOCLOSE_DAYS"]
-    closed, reminded = services.autoclose(days, remind_days=current_app.config["TICKET_AUTOCLOSE_REMIND_DAYS"])
-    click.echo(f"Closed {len(closed)} ticket(s) after {days} days without an answer"
+def autoclose_command():
+    """Close tickets waiting on the customer's answer, or on the confirmation of their solution,
+    longer than their plan allows (TICKET_AUTOCLOSE_DAYS, TICKET_SOLVED_AUTOCLOSE_DAYS unless the
+    plan sets its own), and remind customers before. Safe to run from cron, often, on several machines."""
+    closed, reminded = services.autoclose(remind_days=current_app.config["TICKET_AUTOCLOSE_REMIND_DAYS"])
+    click.echo(f"Closed {len(closed)} ticket(s) left without an answer or a confirmation"
                + (f": {', '.join(closed)}" if closed else "."))
     click.echo(f"Reminded {len(reminded)} customer(s) that their ticket closes soon"
                + (f": {', '.join(reminded)}" if reminded else "."))
+
+
+@click.group("sla", help="SLA clocks: periodic jobs.")
+def sla_cli():
+    pass
+
+
+@sla_cli.command("sweep")
+@with_appcontext
+def sweep_command():
+    """Mark first responses, resolutions and update promises at risk or breached, and notify agents.
+    Safe to run from cron, often, on several machines."""
+    from .clocks import sweep
+
+    marked = sweep()
+    for state, label in (("at_risk", "at risk"), ("breached", "breached")):
+        refs = marked[state]
+        click.echo(f"{len(refs)} ticket(s) newly {label}" + (f": {', '.join(refs)}" if refs else "."))

@@ -10,11 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import Organization, User, utcnow
 from ..extensions import db
-
-
-# Tickets with no running SLA clock (paused, answered without a resolution target,
-# solved, closed) sort after every due time in the agents' queue.
-NO_CLOCK = datetime(9999, 12, 31)
+from ..plans.sla import NO_CLOCK  # noqa: F401  (the queue's "no running clock": callers import it from here)
 
 
 def _enum(cls):
@@ -105,6 +101,14 @@ class Ticket(db.Model):
     resolution_due: Mapped[datetime | None]
     sla_paused_since: Mapped[datetime | None]
     sla_paused_seconds: Mapped[int] = mapped_column(default=0)  # business time spent paused
+    sla_paused_calendar_seconds: Mapped[int] = mapped_column(default=0)  # the same in real time (calendar-hour targets)
+    # Served without any guaranteed time: a best-effort plan (or filed as best effort).
+    best_effort: Mapped[bool] = mapped_column(default=False)
+    # The update promise: runs from the last public agent message or the ticket's return to the agents.
+    update_clock_since: Mapped[datetime | None]
+    next_update_due: Mapped[datetime | None]
+    update_at_risk_at: Mapped[datetime | None]
+    update_breached_at: Mapped[datetime | None]
     response_at_risk_at: Mapped[datetime | None]
     response_breached_at: Mapped[datetime | None]
     resolution_at_risk_at: Mapped[datetime | None]
@@ -126,6 +130,7 @@ class Ticket(db.Model):
     # must walk ix_tickets_queue (active tickets come first in it), not sort a status range.
     __table_args__ = (
         Index("ix_tickets_waiting_since", "waiting_since"),  # auto-close: only waiting tickets have one
+        Index("ix_tickets_solved_at", "solved_at"),  # auto-close of solved tickets nobody confirmed
         Index("ix_tickets_queue", "sla_next_due", "id"),
     )
 

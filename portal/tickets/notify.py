@@ -62,6 +62,12 @@ def status_changed(ticket: Ticket, actor: User | None, new_status: str) -> None:
 def autoclose_reminder(ticket: Ticket, closes_on) -> None:
     from flask_babel import format_date
 
+    if ticket.status.value == "solved":
+        _send(ticket.requester, ticket, lambda: _("Your ticket will close soon: %(s)s", s=ticket.subject),
+              lambda: _("We solved this ticket and asked you to confirm. Without an answer, it closes on %(date)s.",
+                        date=format_date(closes_on, "long")),
+              note=lambda: _("Confirm the solution, or reopen the ticket if the problem is still there."))
+        return
     _send(ticket.requester, ticket, lambda: _("Your ticket will close soon: %(s)s", s=ticket.subject),
           lambda: _("We are still waiting for your answer. Without one, the ticket closes on %(date)s.",
                     date=format_date(closes_on, "long")),
@@ -76,7 +82,7 @@ def sla_alert(ticket: Ticket, agent: User, clock, state: str) -> None:
 
     from flask_babel import lazy_gettext as _l
 
-    which = {"first_response": _l("first response"), "resolution": _l("resolution")}
+    which = {"first_response": _l("first response"), "resolution": _l("resolution"), "update": _l("update")}
     if state == "breached":
         subject = lambda: _("SLA breached (%(clock)s): %(s)s", clock=which[clock.kind], s=ticket.subject)  # noqa: E731
         headline = lambda: _("The %(clock)s target of this %(p)s ticket was due %(due)s.",  # noqa: E731
@@ -84,7 +90,7 @@ def sla_alert(ticket: Ticket, agent: User, clock, state: str) -> None:
                              due=format_datetime(clock.due, "short") + " UTC")
     else:
         subject = lambda: _("SLA at risk (%(clock)s): %(s)s", clock=which[clock.kind], s=ticket.subject)  # noqa: E731
-        headline = lambda: _("%(left)s of business time left for the %(clock)s of this %(p)s ticket "  # noqa: E731
+        headline = lambda: _("%(left)s left for the %(clock)s of this %(p)s ticket "  # noqa: E731
                              "(due %(due)s).", left=format_duration(clock.left), clock=which[clock.kind],
                              p=ticket.priority.value, due=format_datetime(clock.due, "short") + " UTC")
     _send(agent, ticket, subject, headline,

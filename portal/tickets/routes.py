@@ -14,6 +14,7 @@ from ..extensions import csrf, db, parse_id
 from ..kb import search as kb_search
 from ..kb import services as kb_services
 from ..plans import hours, sla
+from . import billing
 from ..plans import services as plan_services
 from ..plans.models import TimeEntry
 from ..web import flash_result, render_page_or_fragment, wants_fragment
@@ -242,7 +243,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
     staff_context = {}
     if staff:
         staff_context = dict(
-            hours=hours.balance(ticket.organization), preview=hours.preview(ticket),
+            hours=billing.balance(ticket.organization), preview=billing.preview(ticket),
             entries=db.session.scalars(select(TimeEntry).where(TimeEntry.ticket_id == ticket.id)
                                        .order_by(TimeEntry.worked_on, TimeEntry.id)).all(),
             time_form=time_form or {}, time_errors=time_errors or {},
@@ -394,7 +395,7 @@ def log_time(reference):
         return _render_detail(ticket, time_form=typed, time_errors={"worked_on": _("Enter a date like 2026-11-22.")},
                               status=422)
     try:
-        hours.log_time(ticket, current_user, typed["minutes"], worked_on, typed["note"])
+        billing.log_time(ticket, current_user, typed["minutes"], worked_on, typed["note"])
     except DomainError as exc:
         db.session.rollback()
         return _render_detail(ticket, time_form=typed, time_errors={exc.field or "minutes": exc.message}, status=422)
@@ -411,7 +412,7 @@ def time_preview(reference):
     extra = parse_id(minutes) or 0
     extra = extra if extra <= hours.MAX_ENTRY_MINUTES else 0
     return render_page_or_fragment("tickets/_time_preview.html", "tickets/_time_preview.html",
-                                   preview=hours.preview(ticket, extra))
+                                   preview=billing.preview(ticket, extra))
 
 
 @bp.post("/<reference>/billing")
@@ -419,7 +420,7 @@ def time_preview(reference):
 def billing(reference):
     """Agents: escalated to development, caused by our bug."""
     ticket = _staff_ticket_or_404(reference)
-    flash_result(lambda: hours.set_billing_flags(ticket, current_user, escalated=request.form.get("escalated") == "y",
+    flash_result(lambda: billing.set_billing_flags(ticket, current_user, escalated=request.form.get("escalated") == "y",
                                                  bug=request.form.get("bug") == "y"), _("Billing updated."))
     return redirect(url_for("tickets.detail", reference=ticket.reference, _anchor="time-panel"))
 

@@ -224,7 +224,7 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         updated_at=now,
     )
     ticket.organization = organization
-    sla.start(ticket, organization)
+    sla.start(ticket, organization.plan)
     db.session.add(ticket)
     db.session.flush()
     _event(ticket, user, "created", new=ticket.priority.value, now=now)
@@ -292,16 +292,16 @@ def _set_status(ticket: Ticket, actor: User | None, status: Status, now: datetim
     if ticket.status is status:
         return
     _event(ticket, actor, "status", old=ticket.status.value, new=status.value, reason=reason, now=now)
-    sla.status_changed(ticket, ticket.status, status, now)
+    old = ticket.status
     ticket.status = status
     ticket.updated_at = now
     ticket.waiting_since = now if status is Status.WAITING_ON_CUSTOMER else None
     ticket.autoclose_reminded_at = None
     if status is Status.SOLVED:
-        ticket.solved_at = now
+        ticket.solved_at = now  # the last time: the confirmation window runs from it
     if status is Status.CLOSED:
         ticket.closed_at = now
-    sla.refresh_queue_due(ticket)
+    sla.status_changed(ticket, old, status, now)
 
 
 # --- the conversation and the lifecycle ---------------------------------------
@@ -381,6 +381,20 @@ def reopen(ticket: Ticket, customer: User, reason: str = "", now: datetime | Non
 
 
 STAFF_STATUSES = (Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.SOLVED, Status.CLOSED)
+# The first response cannot be dodged: until an agent has answered in public, a ticket
+# can be opened but not parked with the customer, solved or closed.
+NEED_ANSWER = (Status.WAITING_ON_CUSTOMER, Status.SOLVED, Status.CLOSED)
+
+
+class AnswerFirst(DomainError):
+    pass
+
+
+def check_status_change(ticket: Ticket, status: Status) -> None:
+    if status in NEED_ANSWER and ticket.first_response_at is None:
+        raise AnswerFirst(_l("Answer the customer first: a ticket nobody has answered cannot wait on the customer, "
+                             "be solved or be closed. Send a public reply (it can ask your question), then change "
+                             "the status."), "status")
 
 
 def change_status(ticket: Ticket, agent: User, status: str, reason: str | None = None,
@@ -390,6 +404,7 @@ def change_status(ticket: Ticket, agent: User, status: str, reason: str | None =
         raise DomainError(_l("A ticket cannot go back to new."), "status")
     if status is ticket.status:
         return
+    check_status_change(ticket, status)
     _set_status(ticket, agent, status, now or utcnow(), reason=(reason or "").strip() or None)
     db.session.commit()
     notify.status_changed(ticket, agent, status.value)
@@ -445,60 +460,92 @@ def set_feature_state(ticket: Ticket, agent: User, state: str, reason: str | Non
     db.session.commit()
 
 
-def autoclose_due(ticket: Ticket, days: int) -> datetime | None:
-    """When a ticket waiting on the customer will close by itself."""
-    if ticket.status is not Status.WAITING_ON_CUSTOMER or ticket.waiting_since is None:
+def autoclose_days(plan_key: str | None) -> tuple[int, int]:
+    """(waiting, solved): days a ticket waits on the customer's answer, or on the confirmation
+    of its solution, before it closes by itself. The plan may set them; else the settings."""
+    from flask import current_app
+
+    config = current_app.config
+    waiting, solved = config["TICKET_AUTOCLOSE_DAYS"], config["TICKET_SOLVED_AUTOCLOSE_DAYS"]
+    plan = plan_services.get_plan(plan_key)
+    if plan is not None:
+        waiting = plan.spec.lifecycle.waiting_autoclose_days or waiting
+        solved = plan.spec.lifecycle.solved_autoclose_days or solved
+    return waiting, solved
+
+
+def autoclose_due(ticket: Ticket) -> datetime | None:
+    """When a ticket waiting on the customer, or solved and awaiting confirmation, closes by itself.
+    Never for a ticket nobody answered: its first response is still owed."""
+    if ticket.first_response_at is None:
         return None
-    return ticket.waiting_since + timedelta(days=days)
+    waiting, solved = autoclose_days(ticket.plan)
+    if ticket.status is Status.WAITING_ON_CUSTOMER and ticket.waiting_since is not None:
+        return ticket.waiting_since + timedelta(days=waiting)
+    if ticket.status is Status.SOLVED and ticket.solved_at is not None:
+        return ticket.solved_at + timedelta(days=solved)
+    return None
 
 
-def autoclose(days: int, now: datetime | None = None, remind_days: int = 2) -> tuple[list[str], list[str]]:
-    """Close tickets that waited on the customer for ``days`` without an answer, and
-    remind those that close within ``remind_days``. Returns (closed, reminded) references.
+# status -> (the column its wait runs from, the history's reason)
+_AUTOCLOSING = {
+    Status.WAITING_ON_CUSTOMER: (Ticket.waiting_since, "no answer for %s days"),
+    Status.SOLVED: (Ticket.solved_at, "solution not confirmed in %s days"),
+}
+
+
+def autoclose(now: datetime | None = None, remind_days: int = 2) -> tuple[list[str], list[str]]:
+    """Close tickets that waited on the customer's answer, or on the confirmation of their
+    solution, longer than their plan allows (seed 001: 10 days), and remind the customers of
+    those that close within ``remind_days``. Returns (closed, reminded) references.
 
     Each ticket is changed by a conditional UPDATE, so any number of runs, on
     any number of machines, close it and remind about it exactly once."""
-    now = now or utcnow()
-    cutoff = now - timedelta(days=days)
-    closed, reminded = [], []
-    candidates = db.session.scalars(
-        select(Ticket.id).where(Ticket.status == Status.WAITING_ON_CUSTOMER, Ticket.waiting_since <= cutoff)
-    ).all()
-    for ticket_id in candidates:
-        flipped = db.session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.status == Status.WAITING_ON_CUSTOMER, Ticket.waiting_since <= cutoff)
-            .values(status=Status.CLOSED, closed_at=now, updated_at=now, waiting_since=None, sla_next_due=NO_CLOCK)
-            .returning(Ticket.reference).execution_options(synchronize_session=False)
-        ).scalar()
-        if flipped:
-            db.session.add(TicketEvent(ticket_id=ticket_id, actor_id=None, kind="status",
-                                       old_value=Status.WAITING_ON_CUSTOMER.value, new_value=Status.CLOSED.value,
-                                       reason=f"no answer for {days} days", created_at=now))
-            closed.append(flipped)
-        db.session.commit()
-        if flipped:
-            notify.status_changed(db.session.get(Ticket, ticket_id), None, Status.CLOSED.value)
+    from ..plans.services import all_plans
 
-    remind_cutoff = now - timedelta(days=max(days - remind_days, 0))
-    candidates = db.session.scalars(
-        select(Ticket.id).where(Ticket.status == Status.WAITING_ON_CUSTOMER, Ticket.waiting_since <= remind_cutoff,
-                                Ticket.autoclose_reminded_at.is_(None))
-    ).all()
-    for ticket_id in candidates:
-        marked = db.session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.status == Status.WAITING_ON_CUSTOMER,
-                   Ticket.autoclose_reminded_at.is_(None))
-            .values(autoclose_reminded_at=now)
-            .returning(Ticket.reference).execution_options(synchronize_session=False)
-        ).scalar()
-        db.session.commit()
-        if marked:
-            ticket = db.session.get(Ticket, ticket_id)
-            db.session.refresh(ticket)
-            notify.autoclose_reminder(ticket, autoclose_due(ticket, days))
-            reminded.append(marked)
+    now = now or utcnow()
+    # The shortest window of any plan bounds which tickets can be due; each is then checked on its own.
+    shortest = min(min(autoclose_days(key)) for key in [None, *all_plans()])
+    closed, reminded = [], []
+    for status, (since_column, reason) in _AUTOCLOSING.items():
+        candidates = db.session.scalars(
+            select(Ticket).where(Ticket.status == status, Ticket.first_response_at.is_not(None),
+                                 since_column <= now - timedelta(days=max(shortest - remind_days, 0)))
+            .order_by(Ticket.id)
+        ).all()
+        for ticket in candidates:
+            due, since = autoclose_due(ticket), getattr(ticket, since_column.key)
+            if due is None:
+                continue
+            if due <= now:
+                flipped = db.session.execute(
+                    update(Ticket).where(Ticket.id == ticket.id, Ticket.status == status, since_column == since)
+                    .values(status=Status.CLOSED, closed_at=now, updated_at=now, waiting_since=None,
+                            sla_next_due=NO_CLOCK)
+                    .returning(Ticket.reference).execution_options(synchronize_session=False)
+                ).scalar()
+                if flipped:
+                    days = (due - since).days
+                    db.session.add(TicketEvent(ticket_id=ticket.id, actor_id=None, kind="status",
+                                               old_value=status.value, new_value=Status.CLOSED.value,
+                                               reason=reason % days, created_at=now))
+                    closed.append(flipped)
+                db.session.commit()
+                if flipped:
+                    db.session.refresh(ticket)
+                    notify.status_changed(ticket, None, Status.CLOSED.value)
+            elif due - timedelta(days=remind_days) <= now and ticket.autoclose_reminded_at is None:
+                marked = db.session.execute(
+                    update(Ticket).where(Ticket.id == ticket.id, Ticket.status == status, since_column == since,
+                                         Ticket.autoclose_reminded_at.is_(None))
+                    .values(autoclose_reminded_at=now)
+                    .returning(Ticket.reference).execution_options(synchronize_session=False)
+                ).scalar()
+                db.session.commit()
+                if marked:
+                    db.session.refresh(ticket)
+                    notify.autoclose_reminder(ticket, due)
+                    reminded.append(marked)
     return closed, reminded
 
 

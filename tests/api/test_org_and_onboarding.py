@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 from portal.auth.models import Role
 from portal.onboarding import services as onboarding
-from portal.plans import hours
+from portal.tickets import billing
 from tests.api.conftest import assert_problem
 from tests.factories import gen_org, gen_ticket, gen_user
 from tests.onboarding.conftest import NOW, START, new_customer
@@ -35,7 +35,7 @@ def test_the_hours_balance_is_for_customer_admins(app, api, now):
     admin = gen_user(Role.CUSTOMER_ADMIN, org=org)
     hours.buy_hours(org, 5)
     body = api(admin).get("/api/v1/org").get_json()
-    balance = hours.balance(org)
+    balance = billing.balance(org)
     assert body["hours"] == {"period_start": balance.period.start.isoformat(),
                              "period_end": balance.period.last_day.isoformat(),
                              "bought_minutes": 25 * 60, "used_minutes": 0, "left_minutes": 25 * 60, "state": "ok"}

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.plans import hours
+from portal.tickets import billing
 from portal.plans.models import TimeEntry
 from tests.conftest import csrf_token
 from tests.factories import gen_org, gen_ticket, gen_user
@@ -26,13 +27,13 @@ def _org_with_tickets(now):
 def test_balance_applies_the_plans_billing_rules(app, now):
     org, _admin, _customer, (plain, escalated, bug) = _org_with_tickets(now)
     agent = gen_user(Role.AGENT)
-    hours.log_time(plain, agent, 10)  # billed 30: the minimum per query
-    hours.log_time(escalated, agent, 20)
-    hours.set_billing_flags(escalated, agent, escalated=True)  # billed 60
-    hours.log_time(bug, agent, 90)
-    hours.set_billing_flags(bug, agent, bug=True)  # not deducted
+    billing.log_time(plain, agent, 10)  # billed 30: the minimum per query
+    billing.log_time(escalated, agent, 20)
+    billing.set_billing_flags(escalated, agent, escalated=True)  # billed 60
+    billing.log_time(bug, agent, 90)
+    billing.set_billing_flags(bug, agent, bug=True)  # not deducted
     hours.buy_hours(org, "2.5", note="Invoice 42")
-    balance = hours.balance(org)
+    balance = billing.balance(org)
     rows = list(csv.reader(io.StringIO(hours.ledger_csv(balance))))
     purchase = dict(zip(rows[0], rows[-1], strict=True))
     assert (purchase["kind"], purchase["minutes"], purchase["note"]) == ("purchase", "150", "Invoice 42")
@@ -40,9 +41,9 @@ def test_balance_applies_the_plans_billing_rules(app, now):
         (10, 30, "minimum"), (20, 60, "development minimum"), (90, 0, "bug")]
     assert balance.bought_minutes == 20 * 60 + 150 and balance.used_minutes == 90
     assert balance.left_minutes == 1350 - 90 and balance.state == "ok"
-    assert hours.preview(plain, 45) == (55, 55)
+    assert billing.preview(plain, 45) == (55, 55)
     no_ledger = gen_ticket(gen_user(Role.CUSTOMER, org=gen_org(plan="unknown-plan")))
-    assert hours.preview(no_ledger, 45) is None and hours.balance(no_ledger.organization) is None
+    assert billing.preview(no_ledger, 45) is None and billing.balance(no_ledger.organization) is None
     kinds = [e.kind for e in escalated.events] + [e.kind for e in bug.events]
     assert "escalated" in kinds and "bug" in kinds
 
@@ -51,8 +52,8 @@ def test_running_out_warns(app, client, auth, now):
     org, admin, _customer, (ticket, *_rest) = _org_with_tickets(now)
     agent = gen_user(Role.AGENT)
     for _ in range(2):
-        hours.log_time(ticket, agent, 600)
-    assert hours.balance(org).state == "exhausted"
+        billing.log_time(ticket, agent, 600)
+    assert billing.balance(org).state == "exhausted"
     auth.login(admin.email)
     page = client.get("/org").get_data(as_text=True)
     assert "All the support hours of this period are used" in page
@@ -100,7 +101,7 @@ def test_bad_time_entries_get_clear_messages_and_keep_the_text(app, client, auth
 
 def test_who_sees_the_hours(app, client, auth, now):
     org, admin, customer, (ticket, *_rest) = _org_with_tickets(now)
-    hours.log_time(ticket, gen_user(Role.AGENT), 45, note="=HYPERLINK(\"http://evil\")")
+    billing.log_time(ticket, gen_user(Role.AGENT), 45, note="=HYPERLINK(\"http://evil\")")
     other_org = gen_org(plan="contract")
     auth.login(customer.email)
     assert "Support hours balance" not in client.get("/org").get_data(as_text=True)
@@ -134,7 +135,7 @@ def test_buy_hours_command(app, now):
     assert result.exit_code == 0 and "Recorded 10 h for Hours Buyer" in result.output and "30.00 h left" in result.output
     assert runner.invoke(args=["plans", "buy-hours", "Hours Buyer", "-3"]).exit_code != 0
     assert runner.invoke(args=["plans", "buy-hours", "Nobody", "3"]).exit_code != 0
-    assert hours.balance(org).bought_minutes == 30 * 60
+    assert billing.balance(org).bought_minutes == 30 * 60
 
 
 def test_earlier_contract_periods_stay_readable(app, client, auth, now):
@@ -142,7 +143,7 @@ def test_earlier_contract_periods_stay_readable(app, client, auth, now):
     admin = gen_user(Role.CUSTOMER_ADMIN, org=org)
     ticket = gen_ticket(gen_user(Role.CUSTOMER, org=org), subject="Last year's query")
     agent = gen_user(Role.AGENT)
-    hours.log_time(ticket, agent, 50, worked_on=ticket.created_at.date())  # this period
+    billing.log_time(ticket, agent, 50, worked_on=ticket.created_at.date())  # this period
     from portal.plans.services import plan_for
 
     first = hours.period_for(org.started_on, plan_for(org).spec.support_hours, now.date() - timedelta(days=390))

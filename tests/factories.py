@@ -68,3 +68,12 @@ def gen_ticket(user: User | None = None, **fields):
         "impact": "medium", "urgency": "medium", "submission_key": secrets.token_hex(8), **fields,
     })
     return tickets.file_ticket(user, draft, files, now=now)
+
+
+def answer(ticket, agent: User | None = None, now=None, body: str = "Thanks, we are looking into it."):
+    """The first public agent reply, which a ticket needs before it can wait on the customer or be solved."""
+    from portal.tickets import services as tickets
+
+    agent = agent or gen_user(Role.AGENT)
+    tickets.reply(ticket, agent, body, now=now)
+    return agent

@@ -45,7 +45,7 @@ def _ticket_fields(ticket) -> dict:
         created_at=utc(ticket.created_at), updated_at=utc(ticket.updated_at),
         first_response_due=utc(ticket.first_response_due), first_response_at=utc(ticket.first_response_at),
         resolution_due=utc(ticket.resolution_due),
-        auto_close_at=utc(tickets.autoclose_due(ticket, current_app.config["TICKET_AUTOCLOSE_DAYS"])),
+        auto_close_at=utc(tickets.autoclose_due(ticket)),
         url=url_for("tickets.detail", reference=ticket.reference, _external=True),
     )
 

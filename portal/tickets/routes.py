@@ -14,10 +14,10 @@ from ..extensions import csrf, db, parse_id
 from ..kb import search as kb_search
 from ..kb import services as kb_services
 from ..plans import hours, sla
-from . import billing
 from ..plans import services as plan_services
 from ..plans.models import TimeEntry
 from ..web import flash_result, render_page_or_fragment, wants_fragment
+from . import billing as time_billing
 from . import bp, services
 from . import attachments
 from .attachments import Upload, limits, path_of, thumbnail_path
@@ -243,7 +243,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
     staff_context = {}
     if staff:
         staff_context = dict(
-            hours=billing.balance(ticket.organization), preview=billing.preview(ticket),
+            hours=time_billing.balance(ticket.organization), preview=time_billing.preview(ticket),
             entries=db.session.scalars(select(TimeEntry).where(TimeEntry.ticket_id == ticket.id)
                                        .order_by(TimeEntry.worked_on, TimeEntry.id)).all(),
             time_form=time_form or {}, time_errors=time_errors or {},
@@ -259,7 +259,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
         "tickets/detail.html", ticket=ticket, staff=staff, agent_options=[(str(a.id), a.name) for a in agents],
         messages=services.thread(ticket, current_user), history=services.public_history(ticket, current_user),
         reply_form=reply_form or ReplyForm(), reopen_form=reopen_form or ReopenForm(), errors=errors or {},
-        autoclose_at=services.autoclose_due(ticket, current_app.config["TICKET_AUTOCLOSE_DAYS"]),
+        autoclose_at=services.autoclose_due(ticket),
         tried=services.tried_before_filing(ticket) if staff else None,
         Status=Status, Priority=Priority, Category=Category, FeatureState=FeatureState, Level=Level,
         max_files=limits()[0], max_mb=limits()[1] // 2**20,
@@ -395,7 +395,7 @@ def log_time(reference):
         return _render_detail(ticket, time_form=typed, time_errors={"worked_on": _("Enter a date like 2026-11-22.")},
                               status=422)
     try:
-        billing.log_time(ticket, current_user, typed["minutes"], worked_on, typed["note"])
+        time_billing.log_time(ticket, current_user, typed["minutes"], worked_on, typed["note"])
     except DomainError as exc:
         db.session.rollback()
         return _render_detail(ticket, time_form=typed, time_errors={exc.field or "minutes": exc.message}, status=422)
@@ -412,7 +412,7 @@ def time_preview(reference):
     extra = parse_id(minutes) or 0
     extra = extra if extra <= hours.MAX_ENTRY_MINUTES else 0
     return render_page_or_fragment("tickets/_time_preview.html", "tickets/_time_preview.html",
-                                   preview=billing.preview(ticket, extra))
+                                   preview=time_billing.preview(ticket, extra))
 
 
 @bp.post("/<reference>/billing")
@@ -420,7 +420,7 @@ def time_preview(reference):
 def billing(reference):
     """Agents: escalated to development, caused by our bug."""
     ticket = _staff_ticket_or_404(reference)
-    flash_result(lambda: billing.set_billing_flags(ticket, current_user, escalated=request.form.get("escalated") == "y",
+    flash_result(lambda: time_billing.set_billing_flags(ticket, current_user, escalated=request.form.get("escalated") == "y",
                                                  bug=request.form.get("bug") == "y"), _("Billing updated."))
     return redirect(url_for("tickets.detail", reference=ticket.reference, _anchor="time-panel"))
 

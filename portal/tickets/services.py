@@ -224,7 +224,7 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         updated_at=now,
     )
     ticket.organization = organization
-    sla.start(ticket, organization.plan)
+    sla.start(ticket, plan_services.plan_key_for(organization, ticket.created_at))
     db.session.add(ticket)
     db.session.flush()
     _event(ticket, user, "created", new=ticket.priority.value, now=now)

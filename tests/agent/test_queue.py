@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.tickets import services as tickets
 from portal.tickets.models import Status, Ticket
 from tests.conftest import csrf_token
-from tests.factories import gen_org, gen_ticket, gen_user
+from tests.factories import answer, gen_org, gen_ticket, gen_user
 
 MONDAY_9 = datetime(2026, 11, 30, 9, 0)  # 10:00 in Madrid
 
@@ -38,8 +38,10 @@ def test_most_urgent_first_then_no_clock(app, now):
     assert _refs(rows) == [overdue.reference, p2.reference, p4.reference, answered.reference]
     assert cursor is None
     waiting = _ticket(customer, now, impact="high", urgency="high")
+    answer(waiting, agent)
     tickets.change_status(waiting, agent, "waiting_on_customer")
     assert _refs(services.queue(agent, services.Filters())[0])[-1] == waiting.reference  # paused: no running clock
+    answer(overdue, agent)
     tickets.change_status(overdue, agent, "closed")
     assert overdue.reference not in _refs(services.queue(agent, services.Filters())[0])
 
@@ -115,6 +117,11 @@ def test_queue_page_claim_and_bulk_actions(app, client, auth, now):
     for t in (first, third):
         db.session.refresh(t)
         assert t.assignee_id == colleague.id
+    client.post("/agent/bulk", data={"csrf_token": token, "action": "close", "ticket": [third.reference, "2020-99999"]})
+    db.session.refresh(third)
+    assert third.status is not Status.CLOSED  # nobody answered it yet: the first response is owed
+    assert "Answer the customer first" in client.get("/agent/").get_data(as_text=True)
+    answer(third, agent)
     client.post("/agent/bulk", data={"csrf_token": token, "action": "close", "ticket": [third.reference, "2020-99999"]})
     db.session.refresh(third)
     assert third.status is Status.CLOSED

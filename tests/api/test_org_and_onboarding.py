@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 from portal.auth.models import Role
 from portal.onboarding import services as onboarding
+from portal.plans import hours
 from portal.tickets import billing
 from tests.api.conftest import assert_problem
 from tests.factories import gen_org, gen_ticket, gen_user

@@ -10,7 +10,7 @@ from portal.extensions import db
 from portal.tickets import services as tickets
 from portal.tickets.models import Attachment, Status, Ticket
 from tests.api.conftest import assert_problem
-from tests.factories import gen_org, gen_ticket, gen_user
+from tests.factories import answer, gen_org, gen_ticket, gen_user
 
 GOOD = {"subject": "Nightly export fails", "description": "Since Monday the nightly export stops after 30 minutes.",
         "category": "question", "impact": "medium", "urgency": "high"}
@@ -109,7 +109,7 @@ def test_another_organizations_ticket_is_not_found(app, api):
 def test_filters_and_cursor_pagination(app, api):
     customer = gen_user(Role.CUSTOMER)
     filed = [gen_ticket(customer, subject=f"Ticket number {i}") for i in range(5)]
-    tickets.change_status(filed[1], gen_user(Role.AGENT), "waiting_on_customer")
+    tickets.change_status(filed[1], answer(filed[1]), "waiting_on_customer")
     client = api(customer)
     seen, url = [], "/api/v1/tickets?limit=2"
     while url:
@@ -178,6 +178,7 @@ def test_confirm_and_reopen(app, api):
     client = api(customer)
     assert_problem(client.post(f"/api/v1/tickets/{first.reference}/confirm"), 409, "ticket-state")
     for ticket in (first, second):
+        answer(ticket, agent)
         tickets.change_status(ticket, agent, "solved")
     assert_problem(api(agent).post(f"/api/v1/tickets/{first.reference}/confirm"), 403)
     confirmed = client.post(f"/api/v1/tickets/{first.reference}/confirm")

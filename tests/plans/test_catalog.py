@@ -132,7 +132,7 @@ holidays = { country = "XX" }
 def test_a_bad_plans_file_stops_the_start_up(make_app, tmp_path):
     bad = tmp_path / "plans.toml"
     bad.write_text('[plans.standard]\nname = "Standard"\n')
-    with pytest.raises(PlansError, match='plan "standard", response: is required'):
+    with pytest.raises(PlansError, match='plan "standard", calendar: is required'):
         make_app(PLANS_FILE=str(bad))
 
 

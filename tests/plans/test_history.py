@@ -8,7 +8,8 @@ import pytest
 from portal.auth.models import Role
 from portal.errors import DomainError
 from portal.extensions import db
-from portal.plans import history, hours
+from portal.plans import history
+from portal.tickets import billing
 from portal.plans import services as plan_services
 from portal.plans.models import TimeEntry
 from tests.factories import gen_org, gen_plan, gen_ticket, gen_user
@@ -135,14 +136,14 @@ def test_a_ticket_filed_before_a_change_keeps_its_plans_targets(app):
 def test_the_hours_period_counts_from_the_entry_in_force(app):
     org = gen_org(plan="standard", started_on=GO_LIVE)
     gen_plan(org, "prepaid", date(2026, 4, 1), date(2027, 9, 30))
-    assert hours.balance(org, date(2026, 3, 31)) is None  # Standard keeps no ledger
-    first = hours.balance(org, date(2026, 5, 10))
+    assert billing.balance(org, date(2026, 3, 31)) is None  # Standard keeps no ledger
+    first = billing.balance(org, date(2026, 5, 10))
     assert (first.period.start, first.period.end) == (date(2026, 4, 1), date(2027, 4, 1))
-    last = hours.balance(org, date(2027, 5, 10))
+    last = billing.balance(org, date(2027, 5, 10))
     assert (last.period.start, last.period.end) == (date(2027, 4, 1), date(2027, 10, 1))  # cut at the entry's end
     # A renewal is a new entry, and starts a new period.
     gen_plan(org, "prepaid", date(2027, 10, 1), note="Renewal")
-    renewed = hours.balance(org, date(2027, 10, 2))
+    renewed = billing.balance(org, date(2027, 10, 2))
     assert renewed.period.start == date(2027, 10, 1) and renewed.allowance_minutes == 20 * 60
     ticket = gen_ticket(gen_user(Role.CUSTOMER, org=org), now=datetime(2027, 10, 2, 9, 0))
     agent = gen_user(Role.AGENT)
@@ -150,8 +151,8 @@ def test_the_hours_period_counts_from_the_entry_in_force(app):
         db.session.add(TimeEntry(ticket_id=ticket.id, organization_id=org.id, agent_id=agent.id, minutes=minutes,
                                  worked_on=day))
     db.session.commit()
-    assert [line.logged for line in hours.balance(org, date(2027, 10, 2)).lines] == [10]
-    assert [line.logged for line in hours.balance(org, date(2027, 9, 30)).lines] == [45]
+    assert [line.logged for line in billing.balance(org, date(2027, 10, 2)).lines] == [10]
+    assert [line.logged for line in billing.balance(org, date(2027, 9, 30)).lines] == [45]
 
 
 def test_correcting_the_go_live_moves_the_go_live_plan(make_app):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.plans import sla
-from portal.tickets import services
+from portal.tickets import clocks, services
 from portal.tickets.models import Status, Ticket, TicketEvent
 from tests.conftest import run_in_threads
 from tests.factories import gen_org, gen_ticket, gen_user
@@ -47,19 +47,53 @@ def test_the_first_public_agent_reply_stops_the_clock_and_an_internal_note_does_
     assert sla.clock(ticket, FRIDAY_1630 + timedelta(days=5)) is None  # no resolution target in this plan
 
 
-def test_waiting_on_the_customer_pauses_the_clock(app):
+def test_the_first_response_cannot_be_dodged_by_parking_the_ticket(app):
     ticket = _ticket(impact="medium", urgency="high")  # P2, due Monday 09:30 UTC
     agent = gen_user(Role.AGENT)
+    for status in ("waiting_on_customer", "solved", "closed"):
+        with pytest.raises(services.AnswerFirst, match="Answer the customer first"):
+            services.change_status(ticket, agent, status, now=FRIDAY_1630 + timedelta(minutes=15))
+    assert ticket.status is Status.NEW and ticket.sla_paused_since is None
+    # Even parked by a path that skips the rule (an import, an old database), the first
+    # response keeps running: it never pauses, and the sweep records its breach.
     services._set_status(ticket, agent, Status.WAITING_ON_CUSTOMER, FRIDAY_1630 + timedelta(minutes=15))
     db.session.commit()
-    paused = sla.clock(ticket, FRIDAY_1630 + timedelta(days=3))
-    assert paused.paused and paused.left == timedelta(hours=2, minutes=45) and not paused.overdue
-    # The customer answers on Monday at 09:00 Madrid (08:00 UTC): 15 minutes on
-    # Friday and one hour on Monday were paused, so the due time moves by 75 minutes.
-    services.reply(ticket, ticket.requester, "Here are the screenshots.", now=datetime(2026, 11, 30, 8, 0))
-    assert ticket.status is Status.OPEN and ticket.sla_paused_since is None
-    assert ticket.sla_paused_seconds == 75 * 60
-    assert ticket.first_response_due == datetime(2026, 11, 30, 10, 45)
+    waiting = sla.clock(ticket, FRIDAY_1630 + timedelta(days=3))
+    assert waiting.kind == "first_response" and not waiting.paused and waiting.overdue
+    assert clocks.sweep(datetime(2026, 11, 30, 9, 31))["breached"] == [ticket.reference]
+    assert db.session.get(Ticket, ticket.id).response_breached_at == datetime(2026, 11, 30, 9, 31)
+
+
+def test_after_the_answer_waiting_on_the_customer_pauses_the_update_promise(make_app, tmp_path):
+    plans = tmp_path / "plans.toml"
+    plans.write_text('''[plans.standard]
+name = "Standard"
+response = { P2 = "3h" }
+resolution = { P2 = "16h" }
+updates = { P2 = "4h" }
+[plans.standard.calendar]
+timezone = "organization"
+hours = ["mon-fri 08:00-17:00"]
+''')
+    app = make_app(PLANS_FILE=str(plans))
+    with app.app_context():
+        ticket = _ticket(impact="medium", urgency="high")
+        agent = gen_user(Role.AGENT)
+        services.reply(ticket, agent, "Which browser?", now=FRIDAY_1630 + timedelta(minutes=10))
+        # The update promise runs from the answer: 20 minutes on Friday, 3 h 40 on Monday from 08:00 Madrid.
+        assert ticket.next_update_due == datetime(2026, 11, 30, 10, 40)
+        services.change_status(ticket, agent, "waiting_on_customer", now=FRIDAY_1630 + timedelta(minutes=15))
+        paused = sla.clock(ticket, FRIDAY_1630 + timedelta(days=3))
+        assert paused.kind == "resolution" and paused.paused and sla.update_clock(ticket) is None
+        # The customer answers on Monday at 09:00 Madrid (08:00 UTC): 15 minutes on Friday and one
+        # hour on Monday were paused, so the resolution moves by 75 minutes, and the update promise
+        # starts again from the customer's answer.
+        services.reply(ticket, ticket.requester, "Firefox.", now=datetime(2026, 11, 30, 8, 0))
+        assert ticket.status is Status.OPEN and ticket.sla_paused_since is None
+        assert ticket.sla_paused_seconds == 75 * 60
+        assert ticket.resolution_due == datetime(2026, 12, 1, 14, 45)  # Tue 15:45 Madrid
+        assert ticket.next_update_due == datetime(2026, 11, 30, 12, 0)
+        assert sla.update_clock(ticket, datetime(2026, 11, 30, 9, 0)).left == timedelta(hours=3)
 
 
 def test_a_priority_change_recomputes_the_due_time(app):
@@ -80,11 +114,11 @@ def test_sweep_marks_at_risk_then_breached_once_and_tells_the_assignee(app, tmp_
     due = ticket.first_response_due
     before = set(mail_dir.glob("*.eml")) if mail_dir.exists() else set()
 
-    assert sla.sweep(due - timedelta(minutes=30)) == {"at_risk": [], "breached": []}
-    assert sla.sweep(due - timedelta(minutes=10)) == {"at_risk": [ticket.reference], "breached": []}
-    assert sla.sweep(due - timedelta(minutes=5)) == {"at_risk": [], "breached": []}  # once
-    assert sla.sweep(due + timedelta(minutes=1)) == {"at_risk": [], "breached": [ticket.reference]}
-    assert sla.sweep(due + timedelta(minutes=30)) == {"at_risk": [], "breached": []}
+    assert clocks.sweep(due - timedelta(minutes=30)) == {"at_risk": [], "breached": []}
+    assert clocks.sweep(due - timedelta(minutes=10)) == {"at_risk": [ticket.reference], "breached": []}
+    assert clocks.sweep(due - timedelta(minutes=5)) == {"at_risk": [], "breached": []}  # once
+    assert clocks.sweep(due + timedelta(minutes=1)) == {"at_risk": [], "breached": [ticket.reference]}
+    assert clocks.sweep(due + timedelta(minutes=30)) == {"at_risk": [], "breached": []}
 
     sent = [p.read_text() for p in set(mail_dir.glob("*.eml")) - before]
     alerts = [m for m in sent if "SLA" in m]
@@ -99,7 +133,7 @@ def test_concurrent_sweeps_mark_and_notify_once(app):
     ticket = _ticket(impact="high", urgency="high")
     gen_user(Role.AGENT)
     late = ticket.first_response_due + timedelta(minutes=1)
-    results, failures = run_in_threads(app, 6, lambda _i: sla.sweep(late))
+    results, failures = run_in_threads(app, 6, lambda _i: clocks.sweep(late))
     assert failures == []
     assert sum(len(r["breached"]) for r in results) == 1
     assert db.session.get(Ticket, ticket.id).response_breached_at == late

@@ -14,7 +14,7 @@ from portal.auth.models import Role
 from portal.extensions import db
 from portal.tickets import services
 from portal.tickets.models import Ticket
-from tests.factories import gen_org, gen_ticket, gen_user
+from tests.factories import answer, gen_org, gen_ticket, gen_user
 
 
 class Inbox:
@@ -102,16 +102,17 @@ def test_reminder_before_autoclose_then_the_close(mail_app, now):
     app, inbox = mail_app
     customer = gen_user(Role.CUSTOMER, email="ana@example.com")
     ticket = gen_ticket(customer)
-    services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer")
-    inbox.wait_for(2)
+    agent = answer(ticket)
+    services.change_status(ticket, agent, "waiting_on_customer")
+    inbox.wait_for(3)
     inbox.messages.clear()
     ticket.waiting_since = now - timedelta(days=9)
     db.session.commit()
-    assert services.autoclose(10, remind_days=2) == ([], [ticket.reference])
-    assert services.autoclose(10, remind_days=2) == ([], [])  # once per wait
+    assert services.autoclose(remind_days=2) == ([], [ticket.reference])
+    assert services.autoclose(remind_days=2) == ([], [])  # once per wait
     reminder = inbox.wait_for(1)[0]
     assert "will close soon" in reminder["Subject"]
-    assert services.autoclose(10, now=now + timedelta(days=2)) == ([ticket.reference], [])
+    assert services.autoclose(now=now + timedelta(days=2)) == ([ticket.reference], [])
     assert any("is closed" in m["Subject"] for m in inbox.wait_for(2))
 
 
@@ -120,13 +121,13 @@ def test_dates_in_mail_read_in_the_customers_time_zone(mail_app):
     app, inbox = mail_app
     customer = gen_user(Role.CUSTOMER, email="kiri@example.com", org=gen_org(timezone="Pacific/Auckland"))
     ticket = gen_ticket(customer)
-    services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer")
-    inbox.wait_for(2)
+    services.change_status(ticket, answer(ticket), "waiting_on_customer")
+    inbox.wait_for(3)
     inbox.messages.clear()
     # Closes on 10 December 2026 at 12:00 UTC: already 11 December (01:00) in Auckland.
     ticket.waiting_since = datetime(2026, 11, 30, 12, 0)
     db.session.commit()
-    assert services.autoclose(10, now=datetime(2026, 12, 9, 12, 0)) == ([], [ticket.reference])
+    assert services.autoclose(now=datetime(2026, 12, 9, 12, 0)) == ([], [ticket.reference])
     text = inbox.wait_for(1)[0].get_body(("plain",)).get_content()
     assert "closes on December 11, 2026" in text
 

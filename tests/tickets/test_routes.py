@@ -11,7 +11,7 @@ from portal.auth.models import Role
 from portal.extensions import db
 from portal.tickets.models import Attachment, Status, Suggestion, Ticket
 from tests.conftest import csrf_token
-from tests.factories import gen_ticket, gen_user
+from tests.factories import answer, gen_ticket, gen_user
 
 
 def png_bytes(size=(40, 30)) -> bytes:
@@ -287,7 +287,7 @@ def test_waiting_ticket_says_when_it_closes(client, auth, app, now):
 
     customer = _customer(auth)
     ticket = gen_ticket(customer)
-    services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer", now=now)
+    services.change_status(ticket, answer(ticket, now=now), "waiting_on_customer", now=now)
     page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
     # Ten days on, on the customer's calendar (Madrid): on 31 December at 23:59 UTC, that is 11 January.
     closes = (now + timedelta(days=10)).replace(tzinfo=UTC).astimezone(ZoneInfo(customer.organization.timezone))
@@ -299,11 +299,11 @@ def test_autoclose_command(runner, app, now):
     from portal.tickets import services
 
     ticket = gen_ticket()
-    services.change_status(ticket, gen_user(Role.AGENT), "waiting_on_customer")
+    services.change_status(ticket, answer(ticket), "waiting_on_customer")
     ticket.waiting_since = now - timedelta(days=12)
     db.session.commit()
     result = runner.invoke(args=["tickets", "autoclose"])
-    assert result.exit_code == 0 and f"Closed 1 ticket(s) after 10 days without an answer: {ticket.reference}" in result.output
+    assert result.exit_code == 0 and f"Closed 1 ticket(s) left without an answer or a confirmation: {ticket.reference}" in result.output
     assert "Closed 0 ticket(s)" in runner.invoke(args=["tickets", "autoclose"]).output
 
 

@@ -9,7 +9,7 @@ from portal.extensions import db
 from portal.tickets import services
 from portal.tickets.models import Priority, Status, Ticket, TicketEvent
 from tests.conftest import run_in_threads
-from tests.factories import gen_ticket, gen_user
+from tests.factories import answer, gen_ticket, gen_user
 
 MATRIX = [
     # urgency, impact, priority (PRODUCT.md)
@@ -147,12 +147,13 @@ def test_autoclose_closes_each_waiting_ticket_once(app, now):
     agent = gen_user(Role.AGENT)
     old, recent = gen_ticket(), gen_ticket()
     for t in (old, recent):
+        answer(t, agent)
         services.change_status(t, agent, "waiting_on_customer")
     old.waiting_since = now - timedelta(days=11)
     db.session.commit()
-    assert services.autoclose_due(recent, 10) == recent.waiting_since + timedelta(days=10)
-    assert services.autoclose(10) == ([old.reference], [])
-    assert services.autoclose(10) == ([], [])
+    assert services.autoclose_due(recent) == recent.waiting_since + timedelta(days=10)
+    assert services.autoclose() == ([old.reference], [])
+    assert services.autoclose() == ([], [])
     db.session.refresh(old)
     db.session.refresh(recent)
     assert old.status is Status.CLOSED and recent.status is Status.WAITING_ON_CUSTOMER

@@ -10,7 +10,7 @@ from sqlalchemy import case, distinct, extract, func, literal_column, select
 from ..auth.models import utcnow
 from ..extensions import db
 from ..kb.models import ArticleVote
-from ..tickets.models import Suggestion, Ticket
+from ..tickets.models import Suggestion, Ticket, TicketEvent
 
 
 def _monday(column):
@@ -116,6 +116,15 @@ class SlaRow:
     with_resolution_target: int = 0
     resolved: int = 0
     resolved_on_time: int = 0
+    with_update_promise: int = 0  # answered tickets whose plan promises updates (seed 000)
+    updates_missed: int = 0  # of those, tickets whose update promise was breached at least once
+
+    @property
+    def update_compliance(self) -> float | None:
+        """Share of tickets kept informed on time: no update promise ever breached."""
+        if not self.with_update_promise:
+            return None
+        return round((self.with_update_promise - self.updates_missed) / self.with_update_promise, 3)
 
     @property
     def compliance(self) -> float | None:
@@ -164,7 +173,25 @@ def sla_compliance(since: datetime) -> list[SlaRow]:
                     None if median is None else float(median), int(target or 0), int(resolved or 0),
                     int(resolved_on_time or 0))
              for plan, priority, tickets, answered, on_time, median, target, resolved, resolved_on_time in rows]
+    _add_update_promises(table, since)
     return sorted(table, key=lambda r: (r.plan, r.priority))
+
+
+def _add_update_promises(table: list[SlaRow], since: datetime) -> None:
+    """Per plan and priority: answered tickets with an update promise, and those that missed one."""
+    missed = (select(TicketEvent.ticket_id).where(TicketEvent.kind == "sla", TicketEvent.new_value == "update:breached")
+              .distinct().subquery())
+    rows = db.session.execute(
+        select(Ticket.plan, Ticket.priority, func.count(), func.count(missed.c.ticket_id))
+        .outerjoin(missed, missed.c.ticket_id == Ticket.id)
+        .where(Ticket.created_at >= since, Ticket.first_response_due.is_not(None),
+               Ticket.first_response_at.is_not(None), Ticket.next_update_due.is_not(None))
+        .group_by(Ticket.plan, Ticket.priority))
+    by_key = {(r.plan, r.priority): r for r in table}
+    for plan, priority, promised, late in rows:
+        row = by_key.get((plan or "—", priority.value))
+        if row is not None:
+            row.with_update_promise, row.updates_missed = int(promised), int(late)
 
 
 def backlog_by_week(since: datetime) -> list[tuple[str, int, int]]:

@@ -248,9 +248,11 @@ def analytics_csv(section):
                          for q, n, last in figures.searches(since, gaps=10_000).gaps)
     elif section == "sla":
         writer.writerow(["plan", "priority", "tickets", "answered", "on_time", "compliance", "median_first_response_min",
-                         "with_resolution_target", "resolved", "resolved_on_time", "resolution_compliance"])
+                         "with_resolution_target", "resolved", "resolved_on_time", "resolution_compliance",
+                         "with_update_promise", "updates_missed", "update_compliance"])
         writer.writerows([r.plan, r.priority, r.tickets, r.answered, r.on_time, r.compliance, r.median_first_response,
-                          r.with_resolution_target, r.resolved, r.resolved_on_time, r.resolution_compliance]
+                          r.with_resolution_target, r.resolved, r.resolved_on_time, r.resolution_compliance,
+                          r.with_update_promise, r.updates_missed, r.update_compliance]
                          for r in figures.sla_compliance(since))
     elif section == "onboarding":
         from ..onboarding.report import scores_by_month

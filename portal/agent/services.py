@@ -102,7 +102,8 @@ def queue(agent: User, filters: Filters, after: tuple[datetime, int] | None = No
     elif filters.risk == "at_risk":
         query = query.where(Ticket.sla_next_due >= now, or_(
             and_(Ticket.first_response_at.is_(None), Ticket.response_at_risk_at.is_not(None)),
-            and_(Ticket.first_response_at.is_not(None), Ticket.resolution_at_risk_at.is_not(None))))
+            and_(Ticket.first_response_at.is_not(None), Ticket.resolution_at_risk_at.is_not(None)),
+            and_(Ticket.first_response_at.is_not(None), Ticket.update_at_risk_at.is_not(None))))
     if filters.q:
         query = query.where(_search(filters.q))
     if after is not None:

@@ -19,6 +19,7 @@ TITLES = {
     "validation-error": "The request has invalid fields",
     "ticket-quota-exceeded": "Monthly ticket quota reached",
     "plan-expired": "Support plan ended",
+    "hours-used-up": "Prepaid support hours used up",
     "plan-overlap": "The dates overlap another plan of the organization",
     "ticket-state": "Not possible in the ticket's current state",
     "idempotency-key-reused": "Idempotency-Key reused with a different request",

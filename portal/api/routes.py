@@ -18,6 +18,7 @@ from ..extensions import MAX_ID, db, limiter, parse_id
 from ..kb import search as kb_index
 from ..kb import services as kb_services
 from ..onboarding import services as onboarding
+from ..plans import hours
 from ..plans import services as plan_services
 from ..tickets import billing
 from ..tickets import services as tickets
@@ -277,6 +278,10 @@ def create_ticket(json: TicketIn, headers: IdempotencyHeaders):
     except plan_services.PlanExpired as exc:
         db.session.rollback()
         raise Problem(409, str(exc), "plan-expired") from None
+    except hours.HoursUsedUp as exc:
+        db.session.rollback()
+        raise Problem(409, str(exc), "hours-used-up", left_minutes=exc.balance.left_minutes,
+                      period_ends=exc.balance.period.last_day.isoformat()) from None
     except services.IdempotencyKeyReused as exc:
         raise Problem(422, str(exc), "idempotency-key-reused") from None
     except services.RequestInProgress as exc:

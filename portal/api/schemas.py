@@ -120,9 +120,10 @@ class AttachmentsIn(BaseModel):
 
 
 class SlaClock(BaseModel):
-    kind: Literal["first_response", "resolution"]
+    kind: Literal["first_response", "resolution", "update"]
     due: datetime
-    left_seconds: int = Field(description="Business time left; negative when overdue.")
+    left_seconds: int = Field(description="Time left (business time, unless the target is in calendar hours); "
+                                          "negative when overdue.")
     paused: bool
     at_risk: bool
     overdue: bool
@@ -169,7 +170,12 @@ class TicketOut(BaseModel):
     first_response_due: datetime | None
     first_response_at: datetime | None
     resolution_due: datetime | None
-    auto_close_at: datetime | None = Field(description="While waiting on the customer: when it closes by itself.")
+    next_update_due: datetime | None = Field(
+        description="After the first response, while the ticket is with the support team: when the plan promises "
+                    "the next update (null when the plan promises none).")
+    best_effort: bool = Field(description="Served on a best-effort basis: no guaranteed response time, no clock.")
+    auto_close_at: datetime | None = Field(
+        description="While waiting on the customer, or solved and awaiting confirmation: when it closes by itself.")
     url: str = Field(description="The ticket's page in the portal.")
 
 

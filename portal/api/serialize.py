@@ -45,6 +45,8 @@ def _ticket_fields(ticket) -> dict:
         created_at=utc(ticket.created_at), updated_at=utc(ticket.updated_at),
         first_response_due=utc(ticket.first_response_due), first_response_at=utc(ticket.first_response_at),
         resolution_due=utc(ticket.resolution_due),
+        next_update_due=utc(ticket.next_update_due) if ticket.first_response_at and not ticket.best_effort else None,
+        best_effort=bool(ticket.best_effort),
         auto_close_at=utc(tickets.autoclose_due(ticket)),
         url=url_for("tickets.detail", reference=ticket.reference, _external=True),
     )

@@ -163,6 +163,10 @@ class SupportHoursSpec(_Strict):
     minimum_minutes: int = Field(default=0, ge=0, le=480)  # each ticket is billed at least this
     minimum_minutes_with_development: int = Field(default=0, ge=0, le=960)
     deduct_bug_time: bool = True  # False: time on a ticket caused by our bug is not billed
+    # What a new ticket gets once the period's hours are used up: "warn" (served as usual, the
+    # customer and the agents are told), "best_effort" (served with no clock until more hours
+    # are bought: seed 002's "no obligation"), or "refuse" (not filed; how to buy more is said).
+    when_used_up: Literal["warn", "best_effort", "refuse"] = "warn"
 
 
 class PlanSpec(_Strict):

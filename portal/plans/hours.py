@@ -108,6 +108,7 @@ class Balance:
     allowance_minutes: int
     purchases: list[HoursPurchase]
     lines: list[LedgerLine]
+    when_used_up: str = "warn"  # the plan's rule for new tickets once the hours are used up
 
     @property
     def bought_minutes(self) -> int:
@@ -127,6 +128,21 @@ class Balance:
         if self.left_minutes <= 0:
             return "exhausted"
         return "low" if self.left_minutes <= self.bought_minutes * LOW_SHARE else "ok"
+
+    @property
+    def new_tickets(self) -> str:
+        """What a ticket filed now gets: "clock" (hours left), or the plan's "warn",
+        "best_effort" or "refuse" once they are used up."""
+        return "clock" if self.left_minutes > 0 else self.when_used_up
+
+
+class HoursUsedUp(DomainError):
+    """The plan refuses new tickets once the prepaid hours are used up."""
+
+    def __init__(self, balance: Balance):
+        self.balance = balance
+        super().__init__(_l("Your organization's prepaid support hours for this period are used up, so new tickets "
+                            "cannot be filed. Ask your account manager to buy more hours, then file again."))
 
 
 def ledger(organization: Organization, day: date) -> tuple[SupportHoursSpec, Period, list[TimeEntry],
@@ -160,7 +176,8 @@ def make_balance(spec: SupportHoursSpec, period: Period, entries: list[TimeEntry
         lines.setdefault(entry.ticket_id, LedgerLine(tickets[entry.ticket_id])).entries.append(entry)
     for line in lines.values():
         line.billed = billed_minutes(spec, line.logged, line.ticket.escalated_to_development, line.ticket.caused_by_bug)
-    return Balance(period, round(spec.hours * 60), purchases, sorted(lines.values(), key=lambda l: l.ticket.id))
+    return Balance(period, round(spec.hours * 60), purchases, sorted(lines.values(), key=lambda l: l.ticket.id),
+                   spec.when_used_up)
 
 
 def check_time(minutes: int | str | None, worked_on: date, filed_on: date, today: date) -> int:

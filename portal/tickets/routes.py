@@ -88,7 +88,7 @@ def new():
             ticket = services.file_ticket(current_user, draft, files)
         except DomainError as exc:
             db.session.rollback()
-            if isinstance(exc, (plan_services.QuotaExceeded, plan_services.PlanExpired)):
+            if isinstance(exc, (plan_services.QuotaExceeded, plan_services.PlanExpired, hours.HoursUsedUp)):
                 services.save_draft(current_user, draft)
                 saved = services.saved_draft(current_user)
             if isinstance(exc, plan_services.QuotaExceeded):
@@ -96,6 +96,10 @@ def new():
                                     "ticket was not filed. Your text is kept below: file it from %(date)s, when the "
                                     "count starts again, or ask your account manager for a plan without a limit.",
                                     limit=exc.quota.limit, date=format_date(exc.quota.resets_at, "long"))}
+            elif isinstance(exc, hours.HoursUsedUp):
+                errors = {"form": _("Your organization's prepaid support hours for this period are used up, so this "
+                                    "ticket was not filed. Your text is kept below: ask your account manager to buy "
+                                    "more hours, then file it again.")}
             elif isinstance(exc, plan_services.PlanExpired):
                 errors = {"form": _("Your organization's support plan has ended, so this ticket was not filed. Your "
                                     "text is kept below. Ask your account manager to renew the plan.")}
@@ -114,8 +118,14 @@ def new():
     return render_template(
         "tickets/new.html", form=form, errors=errors, computed=computed, suggestions=suggestions, kept_files=kept_names,
         max_files=max_files, max_mb=max_bytes // 2**20, quota=plan_services.quota(current_user.organization),
-        saved_draft=saved,
+        saved_draft=saved, used_up=_used_up(current_user.organization),
     ), 422 if errors else 200
+
+
+def _used_up(organization) -> str | None:
+    """The plan's rule for new tickets when the prepaid hours are used up, or None while hours are left."""
+    balance = time_billing.balance(organization)
+    return None if balance is None or balance.new_tickets == "clock" else balance.new_tickets
 
 
 @bp.post("/draft/discard")
@@ -263,7 +273,8 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
         tried=services.tried_before_filing(ticket) if staff else None,
         Status=Status, Priority=Priority, Category=Category, FeatureState=FeatureState, Level=Level,
         max_files=limits()[0], max_mb=limits()[1] // 2**20,
-        plan=plan_services.get_plan(ticket.plan), clock=sla.clock(ticket), confirm_newer=confirm_newer,
+        plan=plan_services.get_plan(ticket.plan), clock=sla.clock(ticket), update_clock=sla.update_clock(ticket),
+        best_effort=sla.is_best_effort(ticket), confirm_newer=confirm_newer,
         **staff_context,
     ), status
 

@@ -12,8 +12,8 @@ from ..auth.models import Role, User, utcnow
 from ..errors import DomainError, lazy_gettext as _l, lazy_number, text
 from ..extensions import db, insert_for_dialect
 from ..plans import services as plan_services
-from ..plans import sla
-from . import notify
+from ..plans import hours, sla
+from . import ledger, notify
 from .models import (NO_CLOCK, Category, FeatureState, Level, Message, Priority, SavedDraft, Status, Suggestion,
                      Ticket, TicketCounter, TicketEvent, TicketViewer)
 
@@ -197,6 +197,11 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
     now = now or utcnow()
     organization = user.organization
     plan_services.check_can_file(organization, now)
+    # Prepaid hours used up: the plan says whether the ticket is served as usual, without a clock, or not filed.
+    balance = ledger.balance(organization, plan_services.local_day(organization, now))
+    new_tickets = balance.new_tickets if balance is not None else "clock"
+    if new_tickets == "refuse":
+        raise hours.HoursUsedUp(balance)
     plan_services.consume_quota(organization, now)
     impact, urgency = Level(draft.impact), Level(draft.urgency)
     computed = compute_priority(impact, urgency)
@@ -224,10 +229,13 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         updated_at=now,
     )
     ticket.organization = organization
-    sla.start(ticket, plan_services.plan_key_for(organization, ticket.created_at))
+    sla.start(ticket, plan_services.plan_key_for(organization, ticket.created_at),
+              best_effort=new_tickets == "best_effort")
     db.session.add(ticket)
     db.session.flush()
     _event(ticket, user, "created", new=ticket.priority.value, now=now)
+    if new_tickets == "best_effort":
+        _event(ticket, None, "best_effort", new="hours_used_up", now=now)
     if chosen != computed:
         _event(ticket, user, "override", old=computed.value, new=chosen.value, now=now,
                reason=f"impact {impact.value}, urgency {urgency.value}")

@@ -42,7 +42,7 @@ def test_support_levels_policy_ranges_quota_and_validity():
     months after go-live; preferential 3-6 h and accompaniment 1-3 h Mon-Sun 8-18."""
     plans = load_plans(EXAMPLES / "support-levels.toml")
     monthly = plans["monthly"]
-    assert monthly.response_target("P4", "question") == Target(48 * H, 24 * H)
+    assert monthly.response_target("P4", "question") == Target(2 * 24 * H, 24 * H, "business_days")  # 1 to 2 working days
     assert monthly.spec.tickets_per_month == 40 and monthly.spec.valid_months == 6
     assert plans["preferential"].response_target("P1", "technical_issue") == Target(6 * H, 3 * H)
     assert plans["accompaniment"].response_target("P1", "technical_issue") == Target(3 * H, 1 * H)
@@ -139,7 +139,7 @@ def test_a_bad_plans_file_stops_the_start_up(make_app, tmp_path):
 def test_plans_check_command(app, tmp_path):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["plans", "check", str(EXAMPLES / "support-levels.toml")])
-    assert result.exit_code == 0 and "monthly: Monthly support | response any 24h-48h | quota 40/month" in result.output
+    assert result.exit_code == 0 and "monthly: Monthly support | response any 1d-2d | quota 40/month" in result.output
     bad = tmp_path / "plans.toml"
     bad.write_text('[plans.standard]\nname = "Standard"\n')
     result = runner.invoke(args=["plans", "check", str(bad)])

@@ -29,7 +29,7 @@ def test_plans_and_ranges_from_another_file(make_app, auth, now):
 
         AuthActions(client).login(user.email)
         page = client.get("/org").get_data(as_text=True)
-    assert "Every ticket" in page and "24 h to 48 h" in page
+    assert "Every ticket" in page and "1 to 2 business days" in page
     assert "40 tickets per calendar month, not cumulative" in page and "Included until" in page
     assert "Tickets this month: 0 of 40 used." in page
 

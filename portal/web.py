@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -82,14 +81,18 @@ def roles_required(*roles):
     return decorator
 
 
+def answer_errors_under(app, prefix: str, handler) -> None:
+    """Errors under ``prefix`` (even those raised before routing) are answered by ``handler(exc)``:
+    the JSON API registers its problem documents here, so this shared module never imports it."""
+    app.extensions.setdefault("portal.error_handlers", {})[prefix] = handler
+
+
 def _error_page(code: int, title: str, message: str):
-    if request.path == "/api" or request.path.startswith("/api/"):
-        # Inside the JSON API every error is a problem document, even one raised before routing.
-        from werkzeug.exceptions import default_exceptions
+    for prefix, handler in current_app.extensions.get("portal.error_handlers", {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            from werkzeug.exceptions import default_exceptions
 
-        from .api.routes import problem_for
-
-        return problem_for(default_exceptions[code]())
+            return handler(default_exceptions[code]())
     template = "_error.html" if wants_fragment() else "error.html"
     return render_template(template, code=code, title=title, message=message), code
 
@@ -106,10 +109,6 @@ class DatabaseId(IntegerConverter):
 def init_app(app) -> None:
     app.url_map.converters["int"] = DatabaseId  # before any blueprint adds its routes
     app.jinja_env.filters["markdown"] = user_markdown
-    from .plans.calendar import format_duration
-
-    app.jinja_env.filters["business_duration"] = format_duration
-    app.jinja_env.filters["minutes_duration"] = lambda minutes: format_duration(timedelta(minutes=minutes or 0))
 
     @app.after_request
     def security_headers(response):

@@ -79,6 +79,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .tickets import bp as tickets_bp
     from .tickets.cli import sla_cli, tickets_cli
     from .plans.cli import plans_cli
+    from .org import bp as org_bp
+    from .org.cli import register as register_org_cli
     from .onboarding import bp as onboarding_bp
     from .agent import bp as agent_bp
     from .agent.cli import analytics_cli
@@ -89,7 +91,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(kb_bp)
     app.register_blueprint(tickets_bp)
-    app.register_blueprint(plans.bp)
+    app.register_blueprint(org_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(agent_bp)
     from . import api
@@ -103,6 +105,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_demo_command)
     register_auth_cli(app.cli)
+    register_org_cli(app.cli)
 
     if app.config["KB_AUTO_REINDEX"]:
         from .kb.search import ensure_index

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -82,14 +81,18 @@ def roles_required(*roles):
     return decorator
 
 
+def answer_errors_under(app, prefix: str, handler) -> None:
+    """Errors under ``prefix`` (even those raised before routing) are answered by ``handler(exc)``:
+    the JSON API registers its problem documents here, so this shared module never imports it."""
+    app.extensions.setdefault("portal.error_handlers", {})[prefix] = handler
+
+
 def _error_page(code: int, title: str, message: str):
-    if request.path == "/api" or request.path.startswith("/api/"):
-        # Inside the JSON API every error is a problem document, even one raised before routing.
-        from werkzeug.exceptions import default_exceptions
+    for prefix, handler in current_app.extensions.get("portal.error_handlers", {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            from werkzeug.exceptions import default_exceptions
 
-        from .api.routes import problem_for
-
-        return problem_for(default_exceptions[code]())
+            return handler(default_exceptions[code]())
     template = "_error.html" if wants_fragment() else "error.html"
     return render_template(template, code=code, title=title, message=message), code
 
@@ -103,35 +106,9 @@ class DatabaseId(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
-def target_text(target) -> str:
-    """A plan's target as it reads: "2 h of business hours", "48 h around the clock",
-    "2 business days", and ranges "24 h to 48 h of business hours"."""
-    from flask_babel import ngettext
-
-    from .plans.calendar import format_duration
-    from .plans.catalog import BUSINESS_DAYS, CALENDAR
-
-    if target.unit == BUSINESS_DAYS:
-        if target.expected:
-            return _("%(low)s to %(high)s business days", low=target.expected.days, high=target.days)
-        return ngettext("%(num)s business day", "%(num)s business days", target.days)
-    if target.expected:
-        span = _("%(low)s to %(high)s", low=format_duration(target.expected), high=format_duration(target.due))
-    else:
-        span = format_duration(target.due)
-    if target.unit == CALENDAR:
-        return _("%(t)s around the clock", t=span)
-    return _("%(t)s of business hours", t=span)
-
-
 def init_app(app) -> None:
     app.url_map.converters["int"] = DatabaseId  # before any blueprint adds its routes
     app.jinja_env.filters["markdown"] = user_markdown
-    from .plans.calendar import format_duration
-
-    app.jinja_env.filters["business_duration"] = format_duration
-    app.jinja_env.filters["target_text"] = target_text
-    app.jinja_env.filters["minutes_duration"] = lambda minutes: format_duration(timedelta(minutes=minutes or 0))
 
     @app.after_request
     def security_headers(response):

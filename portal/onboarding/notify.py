@@ -1,4 +1,7 @@
-"""Booking emails, in the recipient's language, with the calendar file attached."""
+"""Booking emails, in the recipient's language, with the calendar file attached.
+
+The session's feature area comes in as an argument (``services.area_of``): the services call
+the notifier, so the notifier never imports them."""
 
 from __future__ import annotations
 
@@ -16,10 +19,8 @@ def _link(session: OnboardingSession) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/onboarding/sessions/{session.id}"
 
 
-def title(session: OnboardingSession) -> str:
-    from .services import areas
-
-    area = areas().get(session.feature_area)
+def title(session: OnboardingSession, area) -> str:
+    """The session's name in the current language; ``area`` is its feature area (or None if unknown)."""
     label = area.label(_lang()) if area else session.feature_area
     if session.week:
         return _("Onboarding session %(n)d: %(area)s", n=session.week, area=label)
@@ -46,11 +47,11 @@ def _lang() -> str:
     return str(get_locale() or "en")
 
 
-def _send(user: User, session: OnboardingSession, subject, headline, cancelled: bool = False, note=None) -> None:
+def _send(user: User, session: OnboardingSession, area, subject, headline, cancelled: bool = False, note=None) -> None:
     if user is None or not user.active:
         return
     with force_locale(user.locale or "en"):
-        name = title(session)
+        name = title(session, area)
         description = "\n\n".join(filter(None, [
             _("Meeting link: %(url)s", url=session.expert.meeting_url),
             _("Your questions:") + "\n" + session.questions if session.questions else None,
@@ -66,18 +67,18 @@ def _send(user: User, session: OnboardingSession, subject, headline, cancelled: 
                   attachments=[("session.ics", "text/calendar", ics)])
 
 
-def booked(session: OnboardingSession) -> None:
-    _send(session.booked_by, session, lambda: _("Booked: %(title)s", title=title(session)),
+def booked(session: OnboardingSession, area) -> None:
+    _send(session.booked_by, session, area, lambda: _("Booked: %(title)s", title=title(session, area)),
           lambda: _("Your session with %(expert)s is booked.", expert=session.expert.user.name),
           note=lambda: _("Open the attached calendar file to add it to your calendar."))
-    _send(session.expert.user, session, lambda: _("New booking: %(title)s", title=title(session)),
+    _send(session.expert.user, session, area, lambda: _("New booking: %(title)s", title=title(session, area)),
           lambda: _("%(org)s booked a session with you.", org=session.organization.name))
 
 
-def rescheduled(session: OnboardingSession, old_expert_id: int, old_starts_at) -> None:
-    _send(session.booked_by, session, lambda: _("Moved: %(title)s", title=title(session)),
+def rescheduled(session: OnboardingSession, area, old_expert_id: int, old_starts_at) -> None:
+    _send(session.booked_by, session, area, lambda: _("Moved: %(title)s", title=title(session, area)),
           lambda: _("Your session was moved. The attached calendar file updates your calendar."))
-    _send(session.expert.user, session, lambda: _("Moved: %(title)s", title=title(session)),
+    _send(session.expert.user, session, area, lambda: _("Moved: %(title)s", title=title(session, area)),
           lambda: _("%(org)s moved a session with you.", org=session.organization.name))
     if old_expert_id != session.expert_id:
         from ..extensions import db
@@ -86,15 +87,15 @@ def rescheduled(session: OnboardingSession, old_expert_id: int, old_starts_at) -
         previous = db.session.get(ExpertProfile, old_expert_id)
         if previous is not None:
             with force_locale(previous.user.locale or "en"):
-                mail.send(previous.user.email, _("Moved away from you: %(title)s", title=title(session)),
+                mail.send(previous.user.email, _("Moved away from you: %(title)s", title=title(session, area)),
                           _("%(org)s moved this session to another expert.", org=session.organization.name))
 
 
-def cancelled(session: OnboardingSession) -> None:
-    _send(session.booked_by, session, lambda: _("Cancelled: %(title)s", title=title(session)),
+def cancelled(session: OnboardingSession, area) -> None:
+    _send(session.booked_by, session, area, lambda: _("Cancelled: %(title)s", title=title(session, area)),
           lambda: _("Your session is cancelled. The attached calendar file removes it from your calendar."),
           cancelled=True)
-    _send(session.expert.user, session, lambda: _("Cancelled: %(title)s", title=title(session)),
+    _send(session.expert.user, session, area, lambda: _("Cancelled: %(title)s", title=title(session, area)),
           lambda: _("%(org)s cancelled a session with you.", org=session.organization.name), cancelled=True)
 
 

@@ -166,10 +166,10 @@ def session(session_id):
     articles = _articles()
     by_slug = {a["slug"]: a for a in articles}
     return render_template(
-        "onboarding/session.html", session=item, staff=staff, title=session_title(item),
+        "onboarding/session.html", session=item, staff=staff, title=session_title(item, services.area_of(item)),
         materials=services.materials(item.feature_area, articles, str(get_locale() or "en")),
         follow_ups=[by_slug[s] for s in item.follow_up_slugs if s in by_slug],
-        area=services.areas().get(item.feature_area), lang=str(get_locale() or "en"),
+        area=services.area_of(item), lang=str(get_locale() or "en"),
         can_change=services.can_change(item), errors={}, typed={},
         notice_hours=current_app.config["ONBOARDING_CHANGE_NOTICE_HOURS"], now=utcnow(),
     )
@@ -179,7 +179,7 @@ def session(session_id):
 @login_required
 def calendar_file(session_id):
     item = _session_or_404(session_id)
-    data = session_calendar(item, session_title(item), item.expert.meeting_url,
+    data = session_calendar(item, session_title(item, services.area_of(item)), item.expert.meeting_url,
                             cancelled=item.status == SessionStatus.CANCELLED.value)
     return Response(data, mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="onboarding-session-{item.id}.ics"'})
@@ -228,7 +228,8 @@ def reschedule(session_id):
             flash(_("The session was moved. A new calendar file is on its way by email."), "success")
             return redirect(url_for("onboarding.session", session_id=item.id))
     slots, _window = services.move_options(item)
-    return render_template("onboarding/reschedule.html", session=item, title=session_title(item), days=_by_day(slots),
+    return render_template("onboarding/reschedule.html", session=item, title=session_title(item, services.area_of(item)),
+                           days=_by_day(slots),
                            slot_value=_slot_value, errors=errors, typed=typed, taken=taken), 422 if errors else 200
 
 

@@ -17,6 +17,7 @@ from ..auth.models import Organization, Role, User, utcnow
 from ..errors import DomainError, lazy_gettext as _l, lazy_number
 from ..extensions import db
 from ..plans import services as plan_services
+from . import notify
 from . import slots as slot_service
 from .models import AvailabilityRule, DayOff, ExpertProfile, OnboardingSession, ProgramFeedback, SessionStatus
 
@@ -47,6 +48,10 @@ def areas() -> dict[str, Area]:
                   for key, a in data.get("areas", {}).items()}
         current_app.extensions["portal.onboarding_areas"] = cached
     return cached
+
+
+def area_of(session: OnboardingSession) -> Area | None:
+    return areas().get(session.feature_area)
 
 
 def materials(area_key: str, articles: list[dict], lang: str = "en") -> list[dict]:
@@ -264,9 +269,7 @@ def _insert(session: OnboardingSession, candidates: list[slot_service.Slot]) -> 
             raise DomainError(_l("Week %(week)s was just booked by a colleague.", week=session.week), "week") from None
         raise SlotTaken([s for s in _nearest(candidates, session.starts_at, 4)
                          if not (s.expert_id == session.expert_id and s.starts_at == session.starts_at)][:3]) from None
-    from . import notify
-
-    notify.booked(session)
+    notify.booked(session, area_of(session))
     return session
 
 
@@ -315,9 +318,7 @@ def reschedule(session: OnboardingSession, user: User, expert_id: int, starts_at
     except IntegrityError:
         db.session.rollback()
         raise SlotTaken(_nearest(candidates, starts_at)) from None
-    from . import notify
-
-    notify.rescheduled(session, *old)
+    notify.rescheduled(session, area_of(session), *old)
     return session
 
 
@@ -328,9 +329,7 @@ def cancel(session: OnboardingSession, user: User, now: datetime | None = None) 
     session.sequence += 1
     session.updated_at = now
     db.session.commit()
-    from . import notify
-
-    notify.cancelled(session)
+    notify.cancelled(session, area_of(session))
 
 
 def update_questions(session: OnboardingSession, user: User, questions: str | None) -> None:
@@ -372,8 +371,6 @@ def record_outcome(session: OnboardingSession, expert: User, status: str, notes:
     if first_outcome and session.week is not None and feedback_for(session.organization) is None:
         done = (SessionStatus.HELD.value, SessionStatus.MISSED.value)
         if all(w.session is not None and w.session.status in done for w in program(session.organization).weeks):
-            from . import notify
-
             notify.ask_feedback(session)  # that was the program's last session
 
 

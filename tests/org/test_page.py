@@ -1,4 +1,4 @@
-"""The plan page, as customers and staff see it."""
+"""The organization page: the plan, as customers and staff see it."""
 
 from pathlib import Path
 

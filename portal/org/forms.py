@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from .history import NOTE_LENGTH
+from ..plans.history import NOTE_LENGTH
 
 
 class DayField(DateField):

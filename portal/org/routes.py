@@ -10,8 +10,9 @@ from flask_login import current_user, login_required
 from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
 from ..extensions import db
-from ..tickets import billing  # moves out of plans/ with the organization page
-from . import bp, history, hours, services
+from ..plans import history, hours, services
+from ..tickets import billing
+from . import bp
 from .forms import GoLiveForm, PlanChangeForm
 
 UPCOMING_DAYS = 60
@@ -43,7 +44,7 @@ def _admin_organization(org_id: int) -> Organization:
 @bp.get("/org")
 @bp.get("/org/<int:org_id>")
 @login_required
-def plan(org_id=None):
+def page(org_id=None):
     return _page(_organization(org_id), own=org_id is None)
 
 
@@ -68,7 +69,7 @@ def _page(organization: Organization, own: bool = False, change_form=None, go_li
         change_form.plan.choices = [(key, p.name) for key, p in services.all_plans().items()]
         go_live_form = go_live_form or GoLiveForm(formdata=None, go_live=organization.started_on)
     return render_template(
-        "plans/plan.html", organization=organization, plan=plan, entry=entry, calendar=calendar,
+        "org/page.html", organization=organization, plan=plan, entry=entry, calendar=calendar,
         closed_days=closed_days, quota=services.quota(organization, now), balance=balance,
         ledger_since=ledger_entry.starts_on if ledger_entry else organization.started_on,
         next_change=history.next_change(organization, now), plan_name=history.plan_name,
@@ -97,7 +98,7 @@ def add_plan_change(org_id):
         else:
             flash(_("Plan change saved: %(plan)s from %(date)s.", plan=history.plan_name(change.entry.plan),
                     date=change.entry.starts_on.isoformat()), "success")
-            return redirect(url_for("plans.plan", org_id=organization.id, _anchor="plan-history"))
+            return redirect(url_for("org.page", org_id=organization.id, _anchor="plan-history"))
     return _page(organization, change_form=form, status=422)
 
 
@@ -114,7 +115,7 @@ def set_go_live(org_id):
             _rule_broken(form, exc, "go_live")
         else:
             flash(_("Go-live date set to %(date)s.", date=organization.started_on.isoformat()), "success")
-            return redirect(url_for("plans.plan", org_id=organization.id, _anchor="plan-history"))
+            return redirect(url_for("org.page", org_id=organization.id, _anchor="plan-history"))
     return _page(organization, go_live_form=form, status=422)
 
 

@@ -13,8 +13,9 @@ from ..plans import sla
 from ..tickets import priorities
 from ..tickets import services as tickets
 from .schemas import (ArticleOut, AttachmentOut, EventOut, HoursOut, MessageOut, NextChangeOut, OnboardingOut,
-                      OpeningHours, OrgOut, PlanEntryOut, PriorityRequestOut, PlanHistoryOut, PlanOut, QuotaOut, SearchHit, SearchResults, SessionOut, SlaClock, SupportHoursOut,
-                      TargetOut, TicketDetail, TicketOut, WeekOut, utc)
+                      OpeningHours, OrgOut, PlanEntryOut, PlanHistoryOut, PlanOut, PriorityRequestOut, QuotaOut,
+                      SearchHit, SearchResults, SessionOut, SeverityLevelOut, SlaClock, SupportHoursOut, TargetOut,
+                      TicketDetail, TicketOut, WeekOut, utc)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

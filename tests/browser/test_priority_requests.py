@@ -6,16 +6,9 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.tickets.models import PriorityRequest, Ticket
+from tests.browser.test_agent import _sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, live_server, email):
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("portal-demo")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".flash")).to_contain_text("Welcome back")
 
 
 def test_customer_asks_for_another_priority_and_the_agent_accepts(page, browser, live_server, live_app, page_errors,

@@ -20,14 +20,14 @@ from ..kb import services as kb_services
 from ..onboarding import services as onboarding
 from ..plans import hours
 from ..plans import services as plan_services
-from ..tickets import billing
+from ..tickets import billing, priorities
 from ..tickets import services as tickets
 from ..tickets.attachments import Upload, path_of
 from ..tickets.models import Attachment, Category, Priority, Status, Ticket
 from . import bp, serialize, services, spec
 from .problems import Problem, ProblemOut, field_errors, problem_response
 from .schemas import (ArticleOut, AttachmentsIn, AttachmentsOut, IdempotencyHeaders, MessageOut, OnboardingOut,
-                      OrgOut, ReopenIn, ReplyIn, SearchQuery, SearchResults, TicketDetail, TicketIn, TicketListQuery,
+                      OrgOut, PriorityRequestIn, PriorityRequestOut, ReopenIn, ReplyIn, SearchQuery, SearchResults, TicketDetail, TicketIn, TicketListQuery,
                       TicketPage)
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,8 @@ def create_ticket(json: TicketIn, headers: IdempotencyHeaders):
         raise Problem(403, "Only customers of an organization file tickets.")
     draft = tickets.TicketDraft(
         category=json.category, subject=json.subject, description=json.description, impact=json.impact,
-        urgency=json.urgency, submission_key="", priority_override=json.priority,
+        urgency=json.urgency, submission_key="", priority_override=json.priority, severity=json.severity,
+        severity_confirmed=json.severity_confirmed,
         steps_to_reproduce=json.steps_to_reproduce, affected_account=json.affected_user, lang=user.locale or "en")
     fingerprint = hashlib.sha256(json.model_dump_json().encode()).hexdigest()
     try:
@@ -438,6 +439,27 @@ def reopen(reference: str, json: ReopenIn):
     ticket, customer = _ticket(reference), _customer()
     _lifecycle_step(lambda: tickets.reopen(ticket, customer, json.reason or ""))
     return serialize.ticket_detail(ticket, customer)
+
+
+@bp.post("/tickets/<reference>/priority-request")
+@spec.validate(resp=Response(HTTP_201=PriorityRequestOut, **_errors(400, 401, 403, 404, 409, 422, 429)),
+               tags=["Tickets"], security=TOKEN)
+def request_priority(reference: str, json: PriorityRequestIn):
+    """Ask for another priority, with a reason.
+
+    An agent accepts (the priority and the SLA targets change) or declines it; the ticket's
+    history and priority_requests show both. One open request per ticket: a second one, or
+    one on a closed ticket, is a 409 of type ticket-state."""
+    ticket, customer = _ticket(reference), _customer()
+    try:
+        request_row = priorities.request_change(ticket, customer, json.priority, json.reason)
+    except priorities.PriorityRequestConflict as exc:
+        db.session.rollback()
+        raise Problem(409, str(exc), "ticket-state") from None
+    except DomainError as exc:
+        db.session.rollback()
+        raise _invalid(exc) from None
+    return serialize.priority_request(request_row), 201
 
 
 # --- the organization and its onboarding ------------------------------------------------------

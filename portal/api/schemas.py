@@ -80,9 +80,16 @@ class TicketIn(_In):
     subject: str = Field(max_length=SUBJECT_MAX, description="One request per ticket; at least 5 characters.")
     description: str = Field(max_length=DESCRIPTION_MAX, description="Markdown; at least 10 characters.")
     category: Category
-    impact: Level = Field(description="How much of your business is affected.")
-    urgency: Level = Field(description="How soon it hurts.")
-    priority: Priority | None = Field(None, description="Overrides the priority computed from impact and urgency.")
+    impact: Level | None = Field(None, description="How much of your business is affected. Required when your plan "
+                                                   "computes the priority from impact and urgency (GET /org: "
+                                                   "plan.priority_scheme matrix).")
+    urgency: Level | None = Field(None, description="How soon it hurts. Required like impact.")
+    priority: Priority | None = Field(None, description="Overrides the priority computed from impact and urgency "
+                                                        "(matrix plans only).")
+    severity: Priority | None = Field(None, description="Plans with severity levels: the chosen level, by the "
+                                                        "priority it stands for (P1-P4). Required on those plans.")
+    severity_confirmed: bool = Field(False, description="Confirms the problem is none of the cases the chosen "
+                                                        "severity level is never for; needed for such a level.")
     steps_to_reproduce: str | None = Field(None, max_length=STEPS_MAX,
                                            description="Required for technical issues (at least 10 characters).")
     affected_user: str | None = Field(None, max_length=200,
@@ -112,6 +119,25 @@ class ReplyIn(_In):
 
 class ReopenIn(_In):
     reason: str | None = Field(None, max_length=REPLY_MAX, description="What is still not working.")
+
+
+class PriorityRequestIn(_In):
+    priority: Priority = Field(description="The priority you ask for: one your plan lets you choose (on plans "
+                                           "with severity levels, a level's priority).")
+    reason: str = Field(max_length=2000, description="Why the ticket needs it; the agent decides on it.")
+
+
+class PriorityRequestOut(BaseModel):
+    id: int
+    current: Priority = Field(description="The ticket's priority when asked.")
+    requested: Priority
+    reason: str
+    requested_by: str
+    created_at: datetime
+    decision: Literal["accepted", "declined"] | None = Field(description="null while an agent has not decided.")
+    decided_by: str | None
+    decided_at: datetime | None
+    decline_reason: str | None
 
 
 class AttachmentsIn(BaseModel):
@@ -162,8 +188,8 @@ class TicketOut(BaseModel):
     status: Status
     priority: Priority
     priority_computed: Priority
-    impact: Level
-    urgency: Level
+    impact: Level | None = Field(description="null on plans that do not ask for it (severity levels, a fixed priority).")
+    urgency: Level | None
     evaluation: str | None = Field(description="Feature requests: under_review, planned, declined or shipped.")
     created_at: datetime
     updated_at: datetime
@@ -189,6 +215,8 @@ class TicketDetail(TicketOut):
     attachments: list[AttachmentOut] = Field(description="Files attached when filing or through the API.")
     messages: list[MessageOut]
     history: list[EventOut]
+    priority_requests: list[PriorityRequestOut] = Field(description="The customer's requests for another priority "
+                                                                    "and the agents' decisions, oldest first.")
 
 
 class TicketPage(BaseModel):
@@ -222,6 +250,13 @@ class SupportHoursOut(BaseModel):
     holidays: str | None = Field(description="Closed on the public holidays of this country (and region).")
 
 
+class SeverityLevelOut(BaseModel):
+    priority: Priority = Field(description="What to send as severity when filing.")
+    name: str
+    definition: str
+    not_for: list[str] = Field(description="Cases this level is never for: filing with it needs severity_confirmed.")
+
+
 class PlanOut(BaseModel):
     """The plan in force today (the organization's day)."""
 
@@ -237,6 +272,13 @@ class PlanOut(BaseModel):
     response_targets: list[TargetOut]
     resolution_targets: list[TargetOut]
     support_hours: SupportHoursOut
+    priority_scheme: Literal["matrix", "severity", "fixed"] = Field(
+        description="matrix: send impact and urgency; severity: send severity (one of severity_levels); "
+                    "fixed: every ticket gets fixed_priority.")
+    severity_levels: list[SeverityLevelOut]
+    fixed_priority: Priority | None
+    technical_issue_requires: list[str] = Field(description="What a technical issue must carry: "
+                                                            "steps_to_reproduce, affected_user.")
 
 
 class QuotaOut(BaseModel):

@@ -10,10 +10,12 @@ from flask import current_app, url_for
 from ..plans import history as plan_changes
 from ..plans import services as plan_services
 from ..plans import sla
+from ..tickets import priorities
 from ..tickets import services as tickets
 from .schemas import (ArticleOut, AttachmentOut, EventOut, HoursOut, MessageOut, NextChangeOut, OnboardingOut,
-                      OpeningHours, OrgOut, PlanEntryOut, PlanHistoryOut, PlanOut, QuotaOut, SearchHit, SearchResults, SessionOut, SlaClock, SupportHoursOut,
-                      TargetOut, TicketDetail, TicketOut, WeekOut, utc)
+                      OpeningHours, OrgOut, PlanEntryOut, PlanHistoryOut, PlanOut, PriorityRequestOut, QuotaOut,
+                      SearchHit, SearchResults, SessionOut, SeverityLevelOut, SlaClock, SupportHoursOut, TargetOut,
+                      TicketDetail, TicketOut, WeekOut, utc)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -40,7 +42,7 @@ def _ticket_fields(ticket) -> dict:
     return dict(
         reference=ticket.reference, subject=ticket.subject, category=ticket.category.value,
         status=ticket.status.value, priority=ticket.priority.value, priority_computed=ticket.computed_priority.value,
-        impact=ticket.impact.value, urgency=ticket.urgency.value,
+        impact=ticket.impact.value if ticket.impact else None, urgency=ticket.urgency.value if ticket.urgency else None,
         evaluation=ticket.feature_state.value if ticket.feature_state else None,
         created_at=utc(ticket.created_at), updated_at=utc(ticket.updated_at),
         first_response_due=utc(ticket.first_response_due), first_response_at=utc(ticket.first_response_at),
@@ -86,7 +88,16 @@ def ticket_detail(ticket, viewer) -> TicketDetail:
         messages=[message(m) for m in tickets.thread(ticket, viewer)],
         history=[EventOut(at=utc(e.created_at), kind=e.kind, by=e.actor.name if e.actor else None, old=e.old_value,
                           new=e.new_value, reason=e.reason) for e in tickets.public_history(ticket, viewer)],
+        priority_requests=[priority_request(r) for r in priorities.requests_of(ticket)],
     )
+
+
+def priority_request(item) -> PriorityRequestOut:
+    return PriorityRequestOut(
+        id=item.id, current=item.current_priority.value, requested=item.requested_priority.value, reason=item.reason,
+        requested_by=item.requested_by.name, created_at=utc(item.created_at), decision=item.decision,
+        decided_by=item.decided_by.name if item.decided_by else None, decided_at=utc(item.decided_at),
+        decline_reason=item.decline_reason)
 
 
 # --- the organization -------------------------------------------------------------------------
@@ -147,6 +158,11 @@ def organization(org, quota, balance, now) -> OrgOut:
             response_targets=_targets(plan.response_targets()),
             resolution_targets=_targets(plan.resolution_targets()),
             support_hours=_support_hours(plan, org),
+            priority_scheme=plan.spec.priority.scheme, fixed_priority=plan.spec.priority.fixed,
+            severity_levels=[SeverityLevelOut(priority=level.priority, name=level.name, definition=level.definition,
+                                              not_for=list(level.not_for)) for level in plan.spec.priority.levels],
+            technical_issue_requires=[{"affected_account": "affected_user"}.get(name, name)
+                                      for name in plan.spec.tickets.technical_issue_requires],
         )
     quota_out = None
     if quota is not None:

@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator,
+                      model_validator)
 
 from .calendar import ALWAYS, BusinessCalendar, Window, cached_calendar
 
@@ -169,6 +170,66 @@ class SupportHoursSpec(_Strict):
     when_used_up: Literal["warn", "best_effort", "refuse"] = "warn"
 
 
+class SeverityLevel(_Strict):
+    """One of a plan's severity levels, in the policy's own words, and the portal priority
+    (P1-P4: what the SLA targets key on) it stands for."""
+
+    priority: Literal[PRIORITIES]  # type: ignore[valid-type]
+    name: str = Field(min_length=1, max_length=80)
+    definition: str = Field(min_length=1, max_length=2000)
+    # What this level is never for (seed 002: customer or third-party software, lab and demo
+    # systems): shown on the form; choosing the level means confirming the problem is none of these.
+    not_for: list[Annotated[str, StringConstraints(min_length=1, max_length=500)]] = []
+
+
+SCHEMES = ("matrix", "severity", "fixed")
+
+
+class PrioritySpec(_Strict):
+    """How a ticket gets its priority: ``matrix`` (impact x urgency, seed 004, the customer may
+    override), ``severity`` (the customer picks one of ``levels``, seed 002) or ``fixed`` (every
+    ticket gets ``fixed``; the form asks nothing)."""
+
+    scheme: Literal[SCHEMES] = "matrix"  # type: ignore[valid-type]
+    levels: list[SeverityLevel] = []
+    fixed: Literal[PRIORITIES] | None = None  # type: ignore[valid-type]
+    notes: list[Annotated[str, StringConstraints(min_length=1, max_length=500)]] = []  # shown under the levels
+
+    @model_validator(mode="after")
+    def _fits_scheme(self) -> PrioritySpec:
+        if self.scheme == "severity":
+            if not self.levels:
+                raise ValueError('scheme "severity" needs its levels ([[plans.<key>.priority.levels]])')
+            priorities = [level.priority for level in self.levels]
+            if len(set(priorities)) != len(priorities):
+                raise ValueError("each severity level stands for its own priority; "
+                                 f"got {', '.join(priorities)}")
+        elif self.levels:
+            raise ValueError(f'levels are for scheme "severity", not "{self.scheme}"')
+        if self.scheme == "fixed" and self.fixed is None:
+            raise ValueError('scheme "fixed" needs the priority every ticket gets, e.g. fixed = "P3"')
+        if self.scheme != "fixed" and self.fixed is not None:
+            raise ValueError(f'fixed is for scheme "fixed", not "{self.scheme}"')
+        return self
+
+    def choices(self) -> tuple[str, ...]:
+        """The priorities a customer may choose or ask for, in the plan's order."""
+        if self.scheme == "severity":
+            return tuple(level.priority for level in self.levels)
+        return () if self.scheme == "fixed" else PRIORITIES
+
+    def level(self, priority: str) -> SeverityLevel | None:
+        return next((level for level in self.levels if level.priority == priority), None)
+
+
+TECHNICAL_FIELDS = ("steps_to_reproduce", "affected_account")
+
+
+class TicketsSpec(_Strict):
+    # What a technical issue must carry (seed 001: the steps and the user it happens with).
+    technical_issue_requires: list[Literal[TECHNICAL_FIELDS]] = list(TECHNICAL_FIELDS)  # type: ignore[valid-type]
+
+
 class PlanSpec(_Strict):
     name: str = Field(min_length=1, max_length=80)
     summary: str = ""
@@ -189,6 +250,8 @@ class PlanSpec(_Strict):
     not_included: list[str] = []
     sla: SlaSpec = SlaSpec()
     lifecycle: LifecycleSpec = LifecycleSpec()
+    priority: PrioritySpec = PrioritySpec()
+    tickets: TicketsSpec = TicketsSpec()
 
     @field_validator("response", "resolution", "updates")
     @classmethod

@@ -3,7 +3,7 @@ the forms carry the CSRF token and the values the customer typed."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, MultipleFileField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 
 CATEGORY_CHOICES = [
@@ -31,7 +31,19 @@ class NewTicketForm(FlaskForm):
         SelectChoice("", _l("Use the computed priority")), SelectChoice("P1", "P1"), SelectChoice("P2", "P2"),
         SelectChoice("P3", "P3"), SelectChoice("P4", "P4"),
     ])
+    # Plans with severity levels: the level's priority, and the confirmation of its "not for" cases.
+    severity = StringField(_l("Severity"))
+    severity_confirmed = BooleanField(_l("I confirm that my problem is none of the cases this level is never for."))
     files = MultipleFileField(_l("Attachments"))
+
+
+class PriorityRequestForm(FlaskForm):
+    priority = SelectField(_l("Priority you ask for"), validate_choice=False, choices=[])
+    reason = TextAreaField(_l("Why does the ticket need it?"), render_kw={"rows": 3, "maxlength": 2000})
+
+
+class DeclineForm(FlaskForm):
+    reason = StringField(_l("Reason (optional, the customer reads it)"), render_kw={"maxlength": 2000})
 
 
 class ReplyForm(FlaskForm):

@@ -76,8 +76,9 @@ class Ticket(db.Model):
     description: Mapped[str] = mapped_column(Text)
     steps_to_reproduce: Mapped[str | None] = mapped_column(Text)
     affected_account: Mapped[str | None] = mapped_column(String(200))
-    impact: Mapped[Level] = mapped_column(_enum(Level))
-    urgency: Mapped[Level] = mapped_column(_enum(Level))
+    # Asked only on plans whose priority scheme is the impact x urgency matrix.
+    impact: Mapped[Level | None] = mapped_column(_enum(Level))
+    urgency: Mapped[Level | None] = mapped_column(_enum(Level))
     computed_priority: Mapped[Priority] = mapped_column(_enum(Priority))
     priority: Mapped[Priority] = mapped_column(_enum(Priority))
     status: Mapped[Status] = mapped_column(_enum(Status), default=Status.NEW)
@@ -191,6 +192,34 @@ class TicketEvent(db.Model):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class PriorityRequest(db.Model):
+    """A customer's request for another priority after filing, and the agent's decision.
+    A ticket has at most one open (undecided) request: a partial unique index says so."""
+
+    __tablename__ = "ticket_priority_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    current_priority: Mapped[Priority] = mapped_column(_enum(Priority))  # when asked
+    requested_priority: Mapped[Priority] = mapped_column(_enum(Priority))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[str | None] = mapped_column(String(10))  # accepted, declined; None while open
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+
+    ticket: Mapped[Ticket] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        Index("uq_ticket_priority_requests_open", "ticket_id", unique=True,
+              sqlite_where=decision.is_(None), postgresql_where=decision.is_(None)),
+    )
 
 
 class Suggestion(db.Model):

@@ -22,6 +22,7 @@ from . import bp, services
 from . import attachments
 from .attachments import Upload, limits, path_of, thumbnail_path
 from .forms import DeflectForm, NewTicketForm, ReopenForm, ReplyForm
+from .priority_view import priority_request_context
 from .models import Attachment, Category, FeatureState, Level, Priority, Status, Ticket
 
 
@@ -79,6 +80,7 @@ def new():
             category=form.category.data, subject=form.subject.data or "", description=form.description.data or "",
             impact=form.impact.data, urgency=form.urgency.data, submission_key=form.draft_key.data or "",
             priority_override=form.priority_override.data or None,
+            severity=form.severity.data or None, severity_confirmed=bool(form.severity_confirmed.data),
             steps_to_reproduce=form.steps_to_reproduce.data, affected_account=form.affected_account.data,
             lang=str(get_locale() or "en"),
         )
@@ -113,12 +115,14 @@ def new():
         errors = {"form": _("The form expired. Your text is still here: send it again.")}
         form.draft_key.data = form.draft_key.data or secrets.token_urlsafe(24)
     computed = _computed_priority(form.impact.data, form.urgency.data)
+    plan = plan_services.plan_for(current_user.organization)
     suggestions = _suggest(form.subject.data, form.description.data) if request.method == "POST" else None
     max_files, max_bytes = limits()
     return render_template(
         "tickets/new.html", form=form, errors=errors, computed=computed, suggestions=suggestions, kept_files=kept_names,
         max_files=max_files, max_mb=max_bytes // 2**20, quota=plan_services.quota(current_user.organization),
         saved_draft=saved, used_up=_used_up(current_user.organization),
+        scheme=services.priority_scheme(plan), requires=services.technical_issue_requires(plan),
     ), 422 if errors else 200
 
 
@@ -248,8 +252,9 @@ def detail(reference):
 
 
 def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, status=200, time_form=None,
-                   time_errors=None, confirm_newer=False, compose=None):
+                   time_errors=None, confirm_newer=False, compose=None, priority_forms=None, priority_errors=None):
     staff = services.can_work_tickets(current_user)
+    priority_context = priority_request_context(ticket, priority_forms, priority_errors)
     staff_context = {}
     if staff:
         staff_context = dict(
@@ -275,7 +280,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
         max_files=limits()[0], max_mb=limits()[1] // 2**20,
         plan=plan_services.get_plan(ticket.plan), clock=sla.clock(ticket), update_clock=sla.update_clock(ticket),
         best_effort=sla.is_best_effort(ticket), confirm_newer=confirm_newer,
-        **staff_context,
+        **staff_context, **priority_context,
     ), status
 
 

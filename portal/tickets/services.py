@@ -13,6 +13,7 @@ from ..errors import DomainError, lazy_gettext as _l, lazy_number, text
 from ..extensions import db, insert_for_dialect
 from ..plans import services as plan_services
 from ..plans import hours, sla
+from ..plans.catalog import TECHNICAL_FIELDS, PrioritySpec
 from . import ledger, notify
 from .models import (NO_CLOCK, Category, FeatureState, Level, Message, Priority, SavedDraft, Status, Suggestion,
                      Ticket, TicketCounter, TicketEvent, TicketViewer)
@@ -41,6 +42,15 @@ class TicketNotFound(DomainError):
 
 def compute_priority(impact: Level | str, urgency: Level | str) -> Priority:
     return PRIORITY_MATRIX[(Level(urgency), Level(impact))]
+
+
+def priority_scheme(plan) -> PrioritySpec:
+    """How the plan sets a ticket's priority; without a plan, the matrix."""
+    return plan.spec.priority if plan is not None else PrioritySpec()
+
+
+def technical_issue_requires(plan) -> tuple[str, ...]:
+    return tuple(plan.spec.tickets.technical_issue_requires) if plan is not None else TECHNICAL_FIELDS
 
 
 def _choice(enum_cls, value, field_name: str, message):
@@ -96,23 +106,28 @@ class TicketDraft:
     urgency: str
     submission_key: str
     priority_override: str | None = None
+    severity: str | None = None  # plans with severity levels: the chosen level's priority (P1-P4)
+    severity_confirmed: bool = False  # the customer confirmed the level's "not for" cases do not apply
     steps_to_reproduce: str | None = None
     affected_account: str | None = None
     lang: str = "en"
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def validate_draft(draft: TicketDraft) -> dict[str, str]:
-    """Field -> message for everything wrong with the draft (empty when it may be filed)."""
+def validate_draft(draft: TicketDraft, plan=None) -> dict[str, str]:
+    """Field -> message for everything wrong with the draft (empty when it may be filed);
+    the plan says how the priority is chosen and what a technical issue must carry."""
     errors: dict[str, str] = {}
+    scheme = priority_scheme(plan)
 
     def length(value) -> int:
         return len((value or "").strip())
 
     # One whole sentence per field and case, for the translators.
-    for name, enum_cls, message in (("category", Category, _l("Choose a category.")),
-                                    ("impact", Level, _l("Choose an impact.")),
-                                    ("urgency", Level, _l("Choose an urgency."))):
+    checks = [("category", Category, _l("Choose a category."))]
+    if scheme.scheme == "matrix":
+        checks += [("impact", Level, _l("Choose an impact.")), ("urgency", Level, _l("Choose an urgency."))]
+    for name, enum_cls, message in checks:
         try:
             enum_cls(getattr(draft, name))
         except ValueError:
@@ -129,25 +144,36 @@ def validate_draft(draft: TicketDraft) -> dict[str, str]:
     elif n > DESCRIPTION_MAX:
         errors["description"] = _l("The description can have at most %(max)s characters (it has %(length)s).",
                                    max=lazy_number(DESCRIPTION_MAX), length=lazy_number(n))
-    if draft.priority_override:
+    if draft.priority_override and scheme.scheme != "matrix":
+        errors["priority_override"] = _l("Your plan does not let you choose the priority this way: "
+                                         "choose a severity level instead.") if scheme.scheme == "severity" else \
+            _l("Your plan gives every ticket the same priority: leave it out.")
+    elif draft.priority_override:
         try:
             Priority(draft.priority_override)
         except ValueError:
             errors["priority_override"] = _l("Choose P1, P2, P3 or P4, or keep the computed priority.")
-    if draft.category == Category.TECHNICAL_ISSUE.value:
-        n = length(draft.steps_to_reproduce)
-        if n < STEPS_MIN:
-            errors["steps_to_reproduce"] = _l("Steps to reproduce needs at least %(min)s characters.", min=STEPS_MIN)
-        elif n > STEPS_MAX:
-            errors["steps_to_reproduce"] = _l("Steps to reproduce can have at most %(max)s characters "
-                                              "(it has %(length)s).", max=lazy_number(STEPS_MAX), length=lazy_number(n))
-        n = length(draft.affected_account)
-        if n < 1:
-            errors["affected_account"] = _l("The affected user account is required.")
-        elif n > ACCOUNT_MAX:
-            errors["affected_account"] = _l("The affected user account can have at most %(max)s characters "
-                                            "(it has %(length)s).", max=lazy_number(ACCOUNT_MAX),
-                                            length=lazy_number(n))
+    if scheme.scheme == "severity":
+        level = scheme.level(draft.severity or "")
+        if level is None:
+            errors["severity"] = _l("Choose one of the severity levels your plan defines.")
+        elif level.not_for and not draft.severity_confirmed:
+            errors["severity_confirmed"] = _l("%(level)s is never for the cases listed under it: confirm that your "
+                                              "problem is none of them, or choose a lower severity.", level=level.name)
+    required = technical_issue_requires(plan) if draft.category == Category.TECHNICAL_ISSUE.value else ()
+    n = length(draft.steps_to_reproduce)
+    if "steps_to_reproduce" in required and n < STEPS_MIN:
+        errors["steps_to_reproduce"] = _l("Steps to reproduce needs at least %(min)s characters.", min=STEPS_MIN)
+    elif n > STEPS_MAX:
+        errors["steps_to_reproduce"] = _l("Steps to reproduce can have at most %(max)s characters "
+                                          "(it has %(length)s).", max=lazy_number(STEPS_MAX), length=lazy_number(n))
+    n = length(draft.affected_account)
+    if "affected_account" in required and n < 1:
+        errors["affected_account"] = _l("The affected user account is required.")
+    elif n > ACCOUNT_MAX:
+        errors["affected_account"] = _l("The affected user account can have at most %(max)s characters "
+                                        "(it has %(length)s).", max=lazy_number(ACCOUNT_MAX),
+                                        length=lazy_number(n))
     if not draft.submission_key or len(draft.submission_key) > 64:
         errors["submission_key"] = _l("The form is incomplete: reload the page.")
     return errors
@@ -182,7 +208,10 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
     existing = ticket_by_submission(draft.submission_key)
     if existing is not None:
         return existing
-    errors = validate_draft(draft)
+    now = now or utcnow()
+    organization = user.organization
+    plan = plan_services.plan_for(organization, now)
+    errors = validate_draft(draft, plan)
     from .attachments import check_files
 
     try:
@@ -194,8 +223,6 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         raise DomainError(next(iter(errors.values())), next(iter(errors)))
     from .attachments import store_files
 
-    now = now or utcnow()
-    organization = user.organization
     plan_services.check_can_file(organization, now)
     # Prepaid hours used up: the plan says whether the ticket is served as usual, without a clock, or not filed.
     balance = ledger.balance(organization, plan_services.local_day(organization, now))
@@ -203,9 +230,16 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
     if new_tickets == "refuse":
         raise hours.HoursUsedUp(balance)
     plan_services.consume_quota(organization, now)
-    impact, urgency = Level(draft.impact), Level(draft.urgency)
-    computed = compute_priority(impact, urgency)
-    chosen = Priority(draft.priority_override) if draft.priority_override else computed
+    scheme = priority_scheme(plan)
+    impact = urgency = None
+    if scheme.scheme == "matrix":
+        impact, urgency = Level(draft.impact), Level(draft.urgency)
+        computed = compute_priority(impact, urgency)
+        chosen = Priority(draft.priority_override) if draft.priority_override else computed
+    elif scheme.scheme == "severity":
+        computed = chosen = Priority(draft.severity)  # the customer's level is the priority
+    else:
+        computed = chosen = Priority(scheme.fixed)
     category = Category(draft.category)
     ticket = Ticket(
         reference=next_reference(now.year),

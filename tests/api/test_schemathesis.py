@@ -56,8 +56,9 @@ def test_schemathesis_finds_nothing(app):
             seen.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
 
         conforms()
-    assert operations == 14
+    assert operations == 15
     # The happy paths were reached, not only the refusals.
     assert 200 in seen["GET /api/v1/tickets/{reference}"] and 201 in seen["POST /api/v1/tickets/{reference}/replies"]
+    assert 201 in seen["POST /api/v1/tickets/{reference}/priority-request"]
     assert 200 in seen["GET /api/v1/kb/search"] and 200 in seen["GET /api/v1/org"]
     assert 200 in seen["GET /api/v1/organizations/{org_id}/plans"]  # (a made-up plan key is a 422: no 201 here)

@@ -144,3 +144,58 @@ def test_plans_check_command(app, tmp_path):
     bad.write_text('[plans.standard]\nname = "Standard"\n')
     result = runner.invoke(args=["plans", "check", str(bad)])
     assert result.exit_code == 1 and 'plan "standard", calendar: is required' in result.output
+
+
+# --- priority schemes and required fields ----------------------------------------------
+
+def test_seed_002_uses_its_severity_levels_and_seed_004_the_matrix():
+    dedicated = load_plans(EXAMPLES / "prepaid-hours.toml")["dedicated"].spec
+    assert dedicated.priority.scheme == "severity" and dedicated.priority.choices() == ("P1", "P2", "P3", "P4")
+    one, two = dedicated.priority.level("P1"), dedicated.priority.level("P2")
+    assert one.name == "Severity 1" and "mission-critical" in one.definition
+    assert any("UAT" in case for case in one.not_for) and any("third-party" in case for case in two.not_for)
+    assert not any("UAT" in case for case in two.not_for)  # the policy excludes pre-UAT systems from Severity 1 only
+    assert dedicated.priority.level("P4").not_for == []
+    for key, plan in load_plans(EXAMPLES / "priority-matrix.toml").items():
+        assert plan.spec.priority.scheme == "matrix"
+
+
+def test_technical_issue_fields_are_seed_001s_rule_and_the_shipped_default():
+    for plan in load_plans().values():
+        assert plan.spec.tickets.technical_issue_requires == ["steps_to_reproduce", "affected_account"]
+        assert plan.spec.priority.scheme == "matrix"
+    for plan in load_plans(EXAMPLES / "support-levels.toml").values():
+        assert plan.spec.tickets.technical_issue_requires == ["steps_to_reproduce", "affected_account"]
+    for name in ("priority-matrix.toml", "prepaid-hours.toml", "per-category.toml", "contract-hours.toml"):
+        assert all(p.spec.tickets.technical_issue_requires == [] for p in load_plans(EXAMPLES / name).values())
+
+
+PLAN = '[plans.x]\nname = "X"\ncalendar = { hours = ["always"] }\n'
+
+
+@pytest.mark.parametrize("scheme, message", [
+    ('priority = { scheme = "stars" }', "priority.scheme: Input should be 'matrix', 'severity' or 'fixed'"),
+    ('priority = { scheme = "severity" }', 'priority: scheme "severity" needs its levels'),
+    ('priority = { scheme = "fixed" }', 'priority: scheme "fixed" needs the priority every ticket gets'),
+    ('priority = { scheme = "matrix", fixed = "P2" }', 'priority: fixed is for scheme "fixed", not "matrix"'),
+    ('priority = { scheme = "severity", levels = [{ priority = "P1", name = "S1", definition = "Down." }, '
+     '{ priority = "P1", name = "S2", definition = "Slow." }] }', "priority: each severity level stands for its own priority"),
+    ('priority = { scheme = "severity", levels = [{ priority = "P5", name = "S1", definition = "Down." }] }',
+     "priority.levels.0.priority: Input should be 'P1', 'P2', 'P3' or 'P4'"),
+    ('tickets = { technical_issue_requires = ["screenshots"] }', "tickets.technical_issue_requires.0: Input should be"),
+])
+def test_plans_check_refuses_a_bad_priority_scheme(app, tmp_path, scheme, message):
+    bad = tmp_path / "plans.toml"
+    bad.write_text(PLAN + scheme + "\n")
+    result = app.test_cli_runner().invoke(args=["plans", "check", str(bad)])
+    assert result.exit_code == 1 and f'plan "x", {message}' in result.output, result.output
+
+
+def test_plans_check_accepts_every_scheme(app, tmp_path):
+    good = tmp_path / "plans.toml"
+    good.write_text(PLAN + 'priority = { scheme = "fixed", fixed = "P3" }\n'
+                    '[plans.y]\nname = "Y"\ncalendar = { hours = ["always"] }\n'
+                    'priority = { scheme = "severity", levels = [{ priority = "P2", name = "Major", '
+                    'definition = "Slow.", not_for = ["Demo systems."] }] }\n')
+    result = app.test_cli_runner().invoke(args=["plans", "check", str(good)])
+    assert result.exit_code == 0, result.output

@@ -12,6 +12,7 @@ from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
 from ..extensions import db, parse_id
 from ..plans import sla
+from ..tickets import priorities
 from ..tickets.routes import ticket_or_404
 from ..web import flash_result, roles_required, wants_fragment
 from . import bp, services
@@ -22,7 +23,7 @@ REFRESH_LIMIT = 500
 def _rows_context(rows, filters, next_cursor, selected=()):
     now = utcnow()
     return dict(rows=[(t, sla.clock(t, now)) for t in rows], filters=filters, next_cursor=next_cursor,
-                selected=set(selected), agents=services.agents())
+                selected=set(selected), agents=services.agents(), requested=priorities.open_requests(rows))
 
 
 @bp.get("/")

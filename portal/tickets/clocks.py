@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select, true, update
 
-from ..auth.models import Role, User, utcnow
+from ..auth.models import utcnow
 from ..extensions import db
 from ..plans import sla
 from . import notify
@@ -72,10 +72,5 @@ def sweep(now: datetime | None = None) -> dict[str, list[str]]:
 
 
 def _notify(ticket: Ticket, current: sla.Clock, state: str) -> None:
-    if ticket.assignee is not None and ticket.assignee.active:
-        recipients = [ticket.assignee]
-    else:
-        recipients = list(db.session.scalars(
-            select(User).where(User.role.in_([Role.AGENT, Role.ADMIN]), User.active.is_(True)).order_by(User.id)))
-    for agent in recipients:
+    for agent in notify.agents_for(ticket):
         notify.sla_alert(ticket, agent, current, state)

@@ -6,14 +6,25 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from sqlalchemy import select
+
 from .. import mail
-from ..auth.models import User
+from ..auth.models import Role, User
+from ..extensions import db
 from ..i18n import force_timezone
 from .models import Message, Ticket
 
 
 def _link(ticket: Ticket) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.reference}"
+
+
+def agents_for(ticket: Ticket) -> list[User]:
+    """Who of the staff hears about a ticket: its assignee, or every active agent while nobody has it."""
+    if ticket.assignee is not None and ticket.assignee.active:
+        return [ticket.assignee]
+    return list(db.session.scalars(
+        select(User).where(User.role.in_([Role.AGENT, Role.ADMIN]), User.active.is_(True)).order_by(User.id)))
 
 
 def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None = None, note: str | None = None):
@@ -96,3 +107,29 @@ def sla_alert(ticket: Ticket, agent: User, clock, state: str) -> None:
     _send(agent, ticket, subject, headline,
           note=lambda: _("Organization: %(org)s. Assigned to: %(who)s.", org=ticket.organization.name,
                          who=ticket.assignee.name if ticket.assignee else _("nobody")))
+
+
+def priority_requested(ticket: Ticket, request) -> None:
+    """To the agents: the customer asks for another priority, with a reason."""
+    old, new = request.current_priority.value, request.requested_priority.value
+    for agent in agents_for(ticket):
+        _send(agent, ticket, lambda: _("Priority request (%(old)s to %(new)s): %(s)s", old=old, new=new,
+                                       s=ticket.subject),
+              lambda: _("%(name)s asks for %(new)s instead of %(old)s. Their reason:", name=request.requested_by.name,
+                        new=new, old=old),
+              body=request.reason, note=lambda: _("Accept or decline it on the ticket page."))
+
+
+def priority_decided(ticket: Ticket, request) -> None:
+    """To the customer who asked: the agent accepted or declined the request."""
+    new = request.requested_priority.value
+    if request.decision == "accepted":
+        _send(request.requested_by, ticket, lambda: _("Your ticket is now %(p)s: %(s)s", p=new, s=ticket.subject),
+              lambda: _("We accepted your request: the ticket's priority is now %(p)s, and its response times "
+                        "follow it.", p=new))
+        return
+    _send(request.requested_by, ticket, lambda: _("Your ticket stays %(p)s: %(s)s", p=ticket.priority.value,
+                                                  s=ticket.subject),
+          lambda: _("We declined your request for %(new)s: the ticket keeps priority %(p)s.", new=new,
+                    p=ticket.priority.value),
+          body=request.decline_reason)

@@ -13,6 +13,7 @@ from ..auth.models import User, utcnow
 from ..errors import DomainError, lazy_gettext as _l, lazy_number
 from ..extensions import db
 from ..plans import services as plan_services
+from . import notify
 from .models import Priority, PriorityRequest, Status, Ticket
 from .services import _event, can_work_tickets, change_priority, priority_scheme
 
@@ -31,6 +32,15 @@ class PriorityRequestNotFound(DomainError):
 def open_request(ticket: Ticket) -> PriorityRequest | None:
     return db.session.scalar(select(PriorityRequest).where(PriorityRequest.ticket_id == ticket.id,
                                                            PriorityRequest.decision.is_(None)))
+
+
+def open_requests(tickets) -> dict[int, PriorityRequest]:
+    """The open request of each of these tickets that has one (the agent's queue marks them)."""
+    ids = [t.id for t in tickets]
+    if not ids:
+        return {}
+    return {r.ticket_id: r for r in db.session.scalars(
+        select(PriorityRequest).where(PriorityRequest.ticket_id.in_(ids), PriorityRequest.decision.is_(None)))}
 
 
 def requestable(ticket: Ticket) -> tuple[str, ...]:
@@ -80,6 +90,7 @@ def request_change(ticket: Ticket, customer: User, priority: str, reason: str,
     _event(ticket, customer, "priority_requested", old=ticket.priority.value, new=priority, reason=reason, now=now)
     ticket.updated_at = now
     db.session.commit()
+    notify.priority_requested(ticket, request)
     return request
 
 
@@ -115,6 +126,7 @@ def decide(ticket: Ticket, agent: User, request_id: int, accept: bool, reason: s
         ticket.updated_at = now
     db.session.commit()
     db.session.refresh(request)
+    notify.priority_decided(ticket, request)
     return request
 
 

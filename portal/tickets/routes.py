@@ -74,6 +74,7 @@ def new():
         if saved is not None and not form.subject.data:
             for name in services.DRAFT_FIELDS:
                 getattr(form, name).data = getattr(saved, name)
+            form.severity.data = saved.priority_override  # a severity plan's level is kept there (save_draft)
     errors, kept_names = {}, []
     if form.validate_on_submit():
         draft = services.TicketDraft(

@@ -299,6 +299,8 @@ DRAFT_FIELDS = ("category", "subject", "description", "impact", "urgency", "prio
 def save_draft(user: User, draft: TicketDraft) -> None:
     """Keep what the customer typed for a ticket that could not be filed now."""
     values = {name: (getattr(draft, name) or None) for name in DRAFT_FIELDS}
+    # A plan uses one scheme: a severity level (P1-P4) is kept where the matrix's override goes.
+    values["priority_override"] = values["priority_override"] or draft.severity
     values["category"] = (values["category"] or "")[:30]
     values["subject"] = (values["subject"] or "")[:200]
     values["description"] = values["description"] or ""

@@ -161,3 +161,20 @@ def test_only_agents_and_admins(app, client, auth):
         auth.logout()
     auth.login(gen_user(Role.ADMIN).email)
     assert client.get("/agent/").status_code == 200
+
+
+def test_the_queue_marks_an_open_priority_request(app, client, auth, now):
+    from portal.tickets import priorities
+
+    customer = gen_user(Role.CUSTOMER, org=gen_org(plan="premium", timezone="UTC"))
+    agent = gen_user(Role.AGENT)
+    asked = _ticket(customer, now, impact="low", urgency="low")
+    other = _ticket(customer, now, impact="low", urgency="low")
+    request = priorities.request_change(asked, customer, "P2", "Payroll runs tonight.")
+    auth.login(agent.email)
+    page = client.get("/agent/").get_data(as_text=True)
+    row = re.search(rf'data-ref="{asked.reference}".*?</tr>', page, re.S).group(0)
+    assert "P2 asked" in row
+    assert "asked" not in re.search(rf'data-ref="{other.reference}".*?</tr>', page, re.S).group(0)
+    priorities.decide(asked, agent, request.id, accept=False)
+    assert "P2 asked" not in client.get("/agent/").get_data(as_text=True)

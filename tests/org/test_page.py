@@ -17,6 +17,9 @@ def test_customers_see_their_plan(app, client, auth):
     assert "Mon–Fri" in page and "08:00–17:00" in page and "Europe/London" in page
     assert "Support hours balance" not in page  # no ledger in this plan, and not for plain customers
     assert "Custom development" in page  # what is not included
+    # The shipped plans: the matrix, and seed 001's fields for technical issues.
+    assert "From the impact and the urgency you give when you file a ticket" in page
+    assert "A technical issue must say how to reproduce the problem and the user account it happens with." in page
 
 
 def test_plans_and_ranges_from_another_file(make_app, auth, now):
@@ -58,3 +61,19 @@ def test_an_id_longer_than_the_database_stores_is_a_404(client, auth, app):
     for path in ("/org/99999999999", "/agent/macros/99999999999", "/onboarding/sessions/99999999999"):
         assert client.get(path).status_code == 404, path
     assert client.get("/org/2147483647").status_code == 404  # the largest id: looked up, not found
+
+
+def test_the_page_shows_the_plans_severity_levels(make_app, now):
+    from tests.conftest import AuthActions
+
+    app = make_app(PLANS_FILE=str(EXAMPLES / "prepaid-hours.toml"))
+    with app.app_context():
+        user = gen_user(Role.CUSTOMER, org=gen_org(plan="dedicated"))
+        client = app.test_client()
+        AuthActions(client).login(user.email)
+        page = client.get("/org").get_data(as_text=True)
+    assert "You choose the severity when you file a ticket" in page
+    assert "Severity 1" in page and "mission-critical" in page and "Never Severity 1:" in page
+    assert "has not completed UAT" in page and "We may downgrade a Severity 1 error" in page
+    assert "A technical issue needs no fields beyond the subject and the description." in page
+    assert "From the impact and the urgency" not in page

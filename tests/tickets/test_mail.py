@@ -147,3 +147,31 @@ def test_development_mail_goes_to_the_instance_folder(app, tmp_path):
     assert len(files) == 1
     message = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
     assert message["To"] == "ana@example.com" and "We received your ticket" in message["Subject"]
+
+
+def test_a_priority_request_and_its_decision_send_mail(mail_app):
+    from portal.tickets import priorities
+
+    app, inbox = mail_app
+    customer = gen_user(Role.CUSTOMER, email="ana@example.com", name="Ana")
+    agent = gen_user(Role.AGENT, email="sam@example.com", name="Sam")
+    other = gen_user(Role.AGENT, email="lee@example.com", name="Lee")
+    ticket = gen_ticket(customer, subject="Export fails", impact="low", urgency="low")
+    inbox.wait_for(1)
+    request = priorities.request_change(ticket, customer, "P2", "Payroll runs tonight.")
+    # Nobody has the ticket yet: every agent hears of the request.
+    asked = [m for m in inbox.wait_for(3) if m["To"] in ("sam@example.com", "lee@example.com")]
+    assert sorted(m["To"] for m in asked) == ["lee@example.com", "sam@example.com"]
+    assert asked[0]["Subject"] == f"[{ticket.reference}] Priority request (P4 to P2): Export fails"
+    assert "Payroll runs tonight." in asked[0].get_body(("plain",)).get_content()
+    priorities.decide(ticket, agent, request.id, accept=False, reason="A P4 bug has a workaround.")
+    declined = inbox.wait_for(4)[3]
+    assert declined["To"] == "ana@example.com" and declined["Subject"] == f"[{ticket.reference}] Your ticket stays P4: Export fails"
+    assert "A P4 bug has a workaround." in declined.get_body(("plain",)).get_content()
+    services.assign(ticket, other, other)
+    request = priorities.request_change(ticket, customer, "P3", "Half the team is blocked.")
+    assert [m["To"] for m in inbox.wait_for(5)[4:]] == ["lee@example.com"]  # the assignee only, now
+    priorities.decide(ticket, other, request.id, accept=True)
+    accepted = inbox.wait_for(6)[5:]
+    assert [m["Subject"] for m in accepted if m["To"] == "ana@example.com"] == \
+        [f"[{ticket.reference}] Your ticket is now P3: Export fails"]

@@ -126,3 +126,14 @@ def test_the_matrix_form_is_unchanged(client, auth, app):
     page, _key, _token = _form(client)
     assert 'name="impact"' in page and 'name="priority_override"' in page and 'name="severity"' not in page
     assert "(optional)" not in page
+
+
+def test_a_saved_draft_keeps_the_severity_level(client, auth, app):
+    # A ticket that could not be filed (quota, plan ended, hours used up) comes back with its level chosen.
+    user = _customer("dedicated")
+    services.save_draft(user, services.TicketDraft(
+        category="question", subject="Production is down", description="Nobody can sign in.", impact=None,
+        urgency=None, submission_key="k", severity="P2"))
+    auth.login(user.email)
+    page = client.get("/tickets/new").get_data(as_text=True)
+    assert "Nobody can sign in." in page and 'value="P2" checked' in page and 'value="P1" checked' not in page

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 
-from ..auth.models import User, utcnow
+from ..auth.models import User
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
 from ..plans import hours
 from ..plans.models import TimeEntry
+from ..plans.services import local_day
 from .ledger import balance, preview  # noqa: F401  (the billing of tickets, in one place for callers)
 from .models import Ticket
 from .services import _event, can_work_tickets
@@ -20,7 +21,9 @@ def log_time(ticket: Ticket, agent: User, minutes: int | str | None, worked_on: 
              note: str | None = None) -> TimeEntry:
     if not can_work_tickets(agent):
         raise DomainError(_l("Only agents log time."))
-    today = utcnow().date()
+    # The organization's own day, as its ledger counts periods: in Madrid, 00:30 on the 1st of
+    # January is in the new contract period although the UTC date still says December.
+    today = local_day(ticket.organization)
     worked_on = worked_on or today
     minutes = hours.check_time(minutes, worked_on, ticket.created_at.date(), today)
     note = (note or "").strip()[:1000] or None

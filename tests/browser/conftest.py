@@ -29,11 +29,18 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def live_app(sqlite_template, kb_index, tmp_path, monkeypatch):
+def live_settings() -> dict:
+    """Settings the live app runs with on top of the tests' own: a test module overrides this
+    fixture to serve, e.g., its own plans file ({"PLANS_FILE": ...})."""
+    return {}
+
+
+@pytest.fixture
+def live_app(sqlite_template, kb_index, tmp_path, monkeypatch, live_settings):
     path = tmp_path / "live.db"
     shutil.copy(sqlite_template, path)
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(_config(f"sqlite:///{path}", kb_index))
+    app = create_app(_config(f"sqlite:///{path}", kb_index, **live_settings))
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -4,6 +4,8 @@ import csv
 import io
 from datetime import date, timedelta
 
+import pytest
+
 from portal.auth.models import Role
 from portal.extensions import db
 from portal.plans import hours
@@ -46,6 +48,18 @@ def test_balance_applies_the_plans_billing_rules(app, now):
     assert billing.preview(no_ledger, 45) is None and billing.balance(no_ledger.organization) is None
     kinds = [e.kind for e in escalated.events] + [e.kind for e in bug.events]
     assert "escalated" in kinds and "bug" in kinds
+
+
+@pytest.mark.instants("new-year-eve-23:59-utc")
+def test_time_logged_today_counts_in_the_organizations_own_period(app, now):
+    # 23:59 UTC on 31 December is 00:59 on 1 January in Madrid: the new contract period.
+    org = gen_org(plan="contract", started_on=date(2026, 1, 1), timezone="Europe/Madrid")
+    ticket = gen_ticket(gen_user(Role.CUSTOMER, org=org), now=now - timedelta(hours=1))
+    assert billing.preview(ticket, 45) == (45, 45)
+    entry = billing.log_time(ticket, gen_user(Role.AGENT), 45)
+    assert entry.worked_on == date(2027, 1, 1)
+    balance = billing.balance(org)
+    assert balance.period.start == date(2027, 1, 1) and balance.used_minutes == 45
 
 
 def test_running_out_warns(app, client, auth, now):

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from ..auth.models import Organization, utcnow
+from ..auth.models import Organization
 from ..errors import DomainError, lazy_gettext as _l
 from ..exports import spreadsheet_safe
 from ..extensions import db
@@ -210,7 +210,7 @@ def buy_hours(organization: Organization, hours: float | str, purchased_on: date
     if not 0 < hours <= 10_000:
         raise DomainError(_l("Hours bought are more than 0 and at most 10,000."), "hours")
     purchase = HoursPurchase(organization_id=organization.id, hours=hours,
-                             purchased_on=purchased_on or utcnow().date(), note=(note or "").strip()[:200] or None)
+                             purchased_on=purchased_on or local_day(organization), note=(note or "").strip()[:200] or None)
     db.session.add(purchase)
     db.session.commit()
     return purchase

@@ -60,6 +60,8 @@ def test_time_logged_today_counts_in_the_organizations_own_period(app, now):
     assert entry.worked_on == date(2027, 1, 1)
     balance = billing.balance(org)
     assert balance.period.start == date(2027, 1, 1) and balance.used_minutes == 45
+    purchase = hours.buy_hours(org, "1")  # bought today: the organization's today, 1 January
+    assert purchase.purchased_on == date(2027, 1, 1) and billing.balance(org).bought_minutes == 20 * 60 + 60
 
 
 def test_running_out_warns(app, client, auth, now):

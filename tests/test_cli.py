@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import func, select
 
 from portal.auth.models import Organization, Role, User
@@ -113,3 +114,13 @@ def test_set_password(runner, app):
     assert result.exit_code == 1 and "No user with the email ghost@example.com" in result.output
     result = runner.invoke(args=["user", "set-password", "ana@example.com", "--password", "short"])
     assert result.exit_code == 1 and "at least 10 characters" in result.output
+
+
+@pytest.mark.instants("new-year-eve-23:59-utc")
+def test_org_create_goes_live_today_in_its_own_zone(runner, app, now):
+    # 23:59 UTC on 31 December is already 1 January in Madrid, still 31 December in New York.
+    for name, zone, day in (("Acme", "Europe/Madrid", "2027-01-01"), ("Beta", "America/New_York", "2026-12-31")):
+        result = runner.invoke(args=["org", "create", name, "--plan", "standard", "--timezone", zone])
+        assert result.exit_code == 0, result.output
+        org = db.session.scalar(select(Organization).where(Organization.name == name))
+        assert org.started_on.isoformat() == day

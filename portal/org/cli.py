@@ -1,14 +1,15 @@
 """``portal org …`` (create, plans, set-plan, set-go-live) and ``portal plans buy-hours``: the commands
 that set an organization's plan or read its hours balance, which the tickets' time entries bill."""
 
-from datetime import date
+from datetime import UTC, date
+from zoneinfo import ZoneInfo
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from ..auth import services as accounts
-from ..auth.models import Organization
+from ..auth.models import Organization, utcnow
 from ..errors import DomainError, text
 from ..extensions import db
 from ..plans import history
@@ -46,12 +47,20 @@ def create_org(name, plan, started, timezone):
     if plan not in all_plans():
         raise click.ClickException(f"No plan {plan!r} in the plans file; known plans: {', '.join(all_plans())}.")
     try:
-        org = history.create_organization(name, plan, started.date() if started else date.today(), timezone)
+        org = history.create_organization(name, plan, started.date() if started else _today_in(timezone), timezone)
     except DomainError as exc:
         _fail(exc)
     first = history.history(org)[0]
     click.echo(f"Created organization {org.name!r} ({text(history.describe(first))}, go-live {org.started_on}, "
                f"{org.timezone}).")
+
+
+def _today_in(timezone: str) -> date:
+    """Today in the organization's zone (a bad zone is refused by create_organization, with its message)."""
+    try:
+        return utcnow().replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+    except (ValueError, KeyError):
+        return utcnow().date()
 
 
 @org_cli.command("plans")

@@ -269,6 +269,18 @@ class PlanSpec(_Strict):
         return value
 
 
+    @model_validator(mode="after")
+    def _every_priority_has_its_target(self) -> PlanSpec:
+        # An agent may set any priority on any scheme: a table keyed by priority names all four,
+        # or a ticket re-classified to a missing one would lose its first-response clock.
+        keys = set(self.response)
+        if keys and keys <= set(PRIORITIES) and keys != set(PRIORITIES):
+            missing = ", ".join(p for p in PRIORITIES if p not in keys)
+            raise ValueError(f"response: a table keyed by priority needs every priority (P1-P4); missing {missing}. "
+                             'For one target whatever the priority, write response = { any = "8h" }')
+        return self
+
+
 PlanKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")]
 
 

@@ -119,7 +119,7 @@ def decide(ticket: Ticket, agent: User, request_id: int, accept: bool, reason: s
     requested = request.requested_priority.value
     if accept:
         _event(ticket, agent, "priority_request_accepted", old=ticket.priority.value, new=requested, now=now)
-        change_priority(ticket, agent, requested, request.reason)  # commits; recomputes the SLA
+        change_priority(ticket, agent, requested, request.reason, now=now)  # commits; recomputes the SLA
     else:
         _event(ticket, agent, "priority_request_declined", old=ticket.priority.value, new=requested, reason=reason,
                now=now)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from ..errors import DomainError
 from ..extensions import csrf, db
-from . import bp, priorities, services
+from . import bp, priorities
 from .forms import DeclineForm, PriorityRequestForm
 
 

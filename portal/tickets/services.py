@@ -15,8 +15,8 @@ from ..plans import services as plan_services
 from ..plans import hours, sla
 from ..plans.catalog import TECHNICAL_FIELDS, PrioritySpec
 from . import ledger, notify
-from .models import (NO_CLOCK, Category, FeatureState, Level, Message, Priority, SavedDraft, Status, Suggestion,
-                     Ticket, TicketCounter, TicketEvent, TicketViewer)
+from .models import (NO_CLOCK, Category, FeatureState, Level, Message, Priority, PriorityRequest, SavedDraft, Status,
+                     Suggestion, Ticket, TicketCounter, TicketEvent, TicketViewer)
 
 # Impact x urgency -> priority (PRODUCT.md, seed 004).
 PRIORITY_MATRIX = {
@@ -345,7 +345,26 @@ def _set_status(ticket: Ticket, actor: User | None, status: Status, now: datetim
         ticket.solved_at = now  # the last time: the confirmation window runs from it
     if status is Status.CLOSED:
         ticket.closed_at = now
+        _settle_priority_request(ticket, actor, now)
     sla.status_changed(ticket, old, status, now)
+
+
+def _settle_priority_request(ticket: Ticket, actor: User | None, now: datetime, priority: Priority | None = None):
+    """The ticket's open priority request ends with the ticket (declined: its priority no longer changes),
+    or is accepted when an agent sets by hand the priority it asked for."""
+    accept = priority is not None
+    query = update(PriorityRequest).where(PriorityRequest.ticket_id == ticket.id, PriorityRequest.decision.is_(None))
+    if accept:
+        query = query.where(PriorityRequest.requested_priority == priority)
+    settled = db.session.execute(
+        query.values(decision="accepted" if accept else "declined", decided_by_id=actor.id if actor else None,
+                     decided_at=now)
+        .returning(PriorityRequest.requested_priority).execution_options(synchronize_session=False)
+    ).scalar()
+    if settled is not None:
+        _event(ticket, actor, "priority_request_accepted" if accept else "priority_request_declined",
+               old=ticket.priority.value, new=settled.value,
+               reason=None if accept else "the ticket closed", now=now)
 
 
 # --- the conversation and the lifecycle ---------------------------------------
@@ -454,15 +473,17 @@ def change_status(ticket: Ticket, agent: User, status: str, reason: str | None =
     notify.status_changed(ticket, agent, status.value)
 
 
-def change_priority(ticket: Ticket, agent: User, priority: str, reason: str) -> None:
+def change_priority(ticket: Ticket, agent: User, priority: str, reason: str, now: datetime | None = None) -> None:
     priority = _choice(Priority, priority, "priority", _l("Choose a valid priority."))
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Say why the priority changes: the customer reads it in the history."), "reason")
     if priority is ticket.priority:
         return
-    _event(ticket, agent, "priority", old=ticket.priority.value, new=priority.value, reason=reason)
-    ticket.priority, ticket.updated_at = priority, utcnow()
+    now = now or utcnow()
+    _settle_priority_request(ticket, agent, now, priority)  # the customer asked for this one
+    _event(ticket, agent, "priority", old=ticket.priority.value, new=priority.value, reason=reason, now=now)
+    ticket.priority, ticket.updated_at = priority, now
     sla.recompute(ticket)
     db.session.commit()
 

@@ -191,6 +191,16 @@ def test_plans_check_refuses_a_bad_priority_scheme(app, tmp_path, scheme, messag
     assert result.exit_code == 1 and f'plan "x", {message}' in result.output, result.output
 
 
+def test_a_table_keyed_by_priority_names_all_four(app, tmp_path):
+    # An agent may re-classify a ticket to any priority: it must keep a first-response clock.
+    bad = tmp_path / "plans.toml"
+    bad.write_text(PLAN + 'response = { P3 = "8h" }\npriority = { scheme = "fixed", fixed = "P3" }\n')
+    result = app.test_cli_runner().invoke(args=["plans", "check", str(bad)])
+    assert result.exit_code == 1, result.output
+    assert 'plan "x": response: a table keyed by priority needs every priority (P1-P4); missing P1, P2, P4' in \
+        result.output and 'response = { any = "8h" }' in result.output
+
+
 def test_plans_check_accepts_every_scheme(app, tmp_path):
     good = tmp_path / "plans.toml"
     good.write_text(PLAN + 'priority = { scheme = "fixed", fixed = "P3" }\n'

@@ -68,7 +68,7 @@ def test_after_the_answer_waiting_on_the_customer_pauses_the_update_promise(make
     plans = tmp_path / "plans.toml"
     plans.write_text('''[plans.standard]
 name = "Standard"
-response = { P2 = "3h" }
+response = { P1 = "1h", P2 = "3h", P3 = "8h", P4 = "24h" }
 resolution = { P2 = "16h" }
 updates = { P2 = "4h" }
 [plans.standard.calendar]

@@ -112,7 +112,7 @@ def test_two_requests_at_once_leave_one_open(app):
 
     results, failures = run_in_threads(app, 4, ask)
     assert len(results) == 1 and all("already has a priority request" in f for f in failures), failures
-    assert db.session.scalars(select(PriorityRequest).where(PriorityRequest.decision.is_(None))).all() != []
+    assert len(db.session.scalars(select(PriorityRequest).where(PriorityRequest.decision.is_(None))).all()) == 1
 
 
 # --- the ticket page ----------------------------------------------------------------
@@ -173,6 +173,20 @@ def test_bad_requests_on_the_page_keep_the_text(client, auth, app):
     assert "Second." in response.get_data(as_text=True)
 
 
+def test_a_request_refused_because_the_ticket_closed_says_so_and_keeps_the_text(client, auth, app):
+    # The agent closed the ticket while the customer was writing: the box is gone, the message is not.
+    ticket, customer = _ticket()
+    auth.login(customer.email)
+    token = csrf_token(client, f"/tickets/{ticket.reference}")
+    services.change_status(ticket, answer(ticket), "closed")
+    response = client.post(f"/tickets/{ticket.reference}/priority-request",
+                           data={"csrf_token": token, "priority": "P1", "reason": "Payroll runs tonight."})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409 and "This ticket is closed, so its priority no longer changes." in body
+    assert "Payroll runs tonight." in body and 'name="reason"' not in body
+    assert db.session.scalar(select(PriorityRequest.id)) is None
+
+
 def test_decline_with_a_reason_and_who_may_do_what(client, auth, app):
     ticket, customer = _ticket()
     request = priorities.request_change(ticket, customer, "P1", "Because.")
@@ -204,4 +218,46 @@ def test_another_organizations_ticket_is_not_found(client, auth, app):
     response = client.post(f"/tickets/{ticket.reference}/priority-request",
                            data={"csrf_token": token, "priority": "P1", "reason": "Mine now."})
     assert response.status_code == 404
-    assert ticket.status is Status.NEW
+    assert db.session.scalar(select(PriorityRequest.id)) is None
+    # Nor may the stranger decide on the ticket's real request.
+    request = priorities.request_change(ticket, _customer, "P1", "Down.")
+    for action in ("accept", "decline"):
+        response = client.post(f"/tickets/{ticket.reference}/priority-request/{request.id}/{action}",
+                               data={"csrf_token": token})
+        assert response.status_code == 404
+    db.session.refresh(request)
+    assert request.decision is None
+
+
+def test_an_open_request_ends_with_the_ticket_or_with_the_priority_it_asked_for(app):
+    ticket, customer = _ticket(impact="medium", urgency="medium")  # P3
+    agent = answer(ticket)
+    asked = priorities.request_change(ticket, customer, "P2", "Half the team is blocked.")
+    services.change_priority(ticket, agent, "P1", "Production is down.")  # not what was asked: still open
+    assert priorities.open_request(ticket).id == asked.id
+    services.change_priority(ticket, agent, "P2", "Only half the team after all.")  # what was asked: accepted
+    db.session.refresh(asked)
+    assert (asked.decision, asked.decided_by) == ("accepted", agent) and priorities.open_request(ticket) is None
+    closing = priorities.request_change(ticket, customer, "P1", "Everyone is blocked now.")
+    services.change_status(ticket, agent, "closed")
+    db.session.refresh(closing)
+    assert closing.decision == "declined" and priorities.open_request(ticket) is None
+    history = [(e.kind, e.new_value, e.reason) for e in services.public_history(ticket, customer)]
+    assert ("priority_request_accepted", "P2", None) in history
+    assert ("priority_request_declined", "P1", "the ticket closed") in history
+    with pytest.raises(priorities.PriorityRequestConflict, match="already decided"):
+        priorities.decide(ticket, agent, closing.id, accept=False)
+
+
+def test_the_agent_page_says_who_chose_the_priority(client, auth, app):
+    customer = gen_user(org=gen_org(plan="standard"))
+    ticket = gen_ticket(customer, impact="medium", urgency="medium", priority_override="P2")  # computed P3
+    agent = answer(ticket)
+    request = priorities.request_change(ticket, customer, "P1", "Everyone is blocked now.")
+    priorities.decide(ticket, agent, request.id, accept=True)
+    auth.login(agent.email)
+    page = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
+    assert "computed P3." in page and "The customer chose P2." in page and "Now P1 (see the history)." in page
+    plain = gen_ticket(customer, impact="medium", urgency="medium")
+    page = client.get(f"/tickets/{plain.reference}").get_data(as_text=True)
+    assert "The customer chose" not in page and "Now P" not in page

@@ -72,6 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     plans.init_app(app)
 
     from .auth import bp as auth_bp
+    from .api import account as _api_tokens  # noqa: F401  (the account page's API tokens, on auth's blueprint)
     from .auth.cli import register as register_auth_cli
     from .kb import bp as kb_bp
     from .kb.cli import kb_cli

@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("agent", __name__, url_prefix="/agent")
 
-from . import models, routes  # noqa: E402,F401
+from . import macros, models, routes  # noqa: E402,F401
+
+
+@bp.app_template_global()
+def canned_replies():
+    """The staff ticket page offers the agents' canned replies (tickets does not import agent)."""
+    return macros.all_macros()
+

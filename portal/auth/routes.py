@@ -45,58 +45,19 @@ def account():
         services.set_locale(current_user, form.lang.data, current_app.config["LANGUAGES"])
         flash(_("Your language preference is saved."), "success")
         return redirect(url_for("auth.account"))
-    return _account_page(form=form)
+    return account_page(form=form)
 
 
-def _account_page(form=None, token_form=None, new_secret=None, status=200):
-    from ..api import services as api_services
-    from ..api.forms import NewTokenForm, RevokeTokenForm
-
+def account_page(form=None, token_form=None, new_secret=None, status=200):
+    """The account page. Its API-token section comes from portal.api (template globals and
+    routes of its own), so auth does not import api."""
     response = current_app.make_response((render_template(
         "auth/account.html", form=form or LanguageForm(lang=current_user.locale or ""),
-        token_form=token_form or NewTokenForm(formdata=None), revoke_form=RevokeTokenForm(),
-        tokens=api_services.tokens_of(current_user), new_secret=new_secret,
+        token_form=token_form, new_secret=new_secret,
     ), status))
     if new_secret:
         response.headers["Cache-Control"] = "no-store"  # the secret is shown this once
     return response
-
-
-@bp.post("/account/tokens")
-@csrf.exempt  # NewTokenForm checks the token itself, so an expired one keeps the typed name
-@login_required
-def create_api_token():
-    """A new personal API token: its secret is in this answer only, never stored or shown again."""
-    from ..api import services as api_services
-    from ..api.forms import NewTokenForm
-
-    token_form = NewTokenForm()
-    if token_form.validate_on_submit():
-        try:
-            _token, secret = api_services.create_token(current_user, token_form.name.data)
-        except DomainError as exc:
-            token_form.name.errors = [str(exc)]
-        else:
-            return _account_page(new_secret=secret)
-    elif token_form.csrf_token.errors:
-        token_form.name.errors = [*token_form.name.errors,
-                                  _("The page was open too long. Please send the form again.")]
-    return _account_page(token_form=token_form, status=422)
-
-
-@bp.post("/account/tokens/<int:token_id>/revoke")
-@login_required
-def revoke_api_token(token_id):
-    """Revoke one of your own tokens (the global CSRF check has already run)."""
-    from ..api import services as api_services
-
-    try:
-        token = api_services.revoke_token(current_user, token_id)
-    except DomainError:
-        abort(404)
-    flash(_("The token “%(name)s” is revoked; programs using it can no longer sign in.", name=token.name),
-          "success")
-    return redirect(url_for("auth.account", _anchor="api-tokens"))
 
 
 @bp.post("/language")

@@ -263,8 +263,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
             entries=db.session.scalars(select(TimeEntry).where(TimeEntry.ticket_id == ticket.id)
                                        .order_by(TimeEntry.worked_on, TimeEntry.id)).all(),
             time_form=time_form or {}, time_errors=time_errors or {},
-            quota=plan_services.quota(ticket.organization), onboarding=_onboarding_summary(ticket.organization),
-            macros=_macros(), compose=compose or {},
+            quota=plan_services.quota(ticket.organization), compose=compose or {},
             other_tickets=db.session.scalars(
                 select(Ticket).where(Ticket.requester_id == ticket.requester_id, Ticket.id != ticket.id)
                 .order_by(Ticket.created_at.desc()).limit(5)).all(),
@@ -373,24 +372,6 @@ def viewers(reference):
     ticket = _staff_ticket_or_404(reference)
     others = services.viewing(ticket, current_user)
     return render_template("tickets/_viewers.html", others=others)
-
-
-def _macros():
-    from ..agent.macros import all_macros
-
-    return all_macros()
-
-
-def _onboarding_summary(organization):
-    """(sessions done, booked, included) of the organization's program, or None without one."""
-    from ..onboarding import services as onboarding
-
-    try:
-        program = onboarding.program(organization)
-    except onboarding.NoOnboarding:
-        return None
-    done = sum(1 for w in program.weeks if w.session is not None and w.session.status == "held")
-    return done, program.booked, program.sessions_included, program.ends_at
 
 
 def _staff_ticket_or_404(reference):

@@ -1,8 +1,7 @@
 """``portal org …`` (create, plans, set-plan, set-go-live) and ``portal plans buy-hours``: the commands
 that set an organization's plan or read its hours balance, which the tickets' time entries bill."""
 
-from datetime import UTC, date
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import click
 from flask.cli import with_appcontext
@@ -15,7 +14,7 @@ from ..extensions import db
 from ..plans import history
 from ..plans import hours as ledger
 from ..plans.cli import plans_cli
-from ..plans.services import all_plans
+from ..plans.services import all_plans, zone_day
 from ..tickets import billing
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -58,7 +57,7 @@ def create_org(name, plan, started, timezone):
 def _today_in(timezone: str) -> date:
     """Today in the organization's zone (a bad zone is refused by create_organization, with its message)."""
     try:
-        return utcnow().replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+        return zone_day(timezone)
     except (ValueError, KeyError):
         return utcnow().date()
 

@@ -28,10 +28,15 @@ def get_plan(key: str | None) -> Plan | None:
 
 def local_day(organization: Organization, when: date | datetime | None = None) -> date:
     """The organization's own date at ``when`` (naive UTC; default now); a date is taken as it is."""
+    return zone_day(organization.timezone, when)
+
+
+def zone_day(timezone: str, when: date | datetime | None = None) -> date:
+    """The date in the IANA zone ``timezone`` at ``when`` (naive UTC; default now)."""
     when = utcnow() if when is None else when
     if not isinstance(when, datetime):
         return when
-    return when.replace(tzinfo=UTC).astimezone(ZoneInfo(organization.timezone)).date()
+    return when.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
 
 
 def history(organization: Organization) -> list[OrganizationPlan]:

@@ -14,8 +14,9 @@ run: install
 	$(PORTAL) seed-demo
 	$(PORTAL) kb reindex
 	@echo
-	@echo "Serving the portal on http://$(HOST):$(PORT)  (Ctrl+C stops it)"
-	$(PORTAL) run --host $(HOST) --port $(PORT)
+	@echo "Serving the portal on http://$(HOST):$(PORT), with a worker delivering its mail to instance/mail/  (Ctrl+C stops both)"
+	@$(PORTAL) worker --poll 1 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
+	  $(PORTAL) run --host $(HOST) --port $(PORT)
 
 install: $(VENV)/.installed assets translations
 

@@ -87,6 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .agent.cli import analytics_cli
     from .onboarding.cli import expert_cli
     from .demo import seed_demo_command
+    from .mail.cli import mail_cli, worker_command
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -105,6 +106,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(kb_cli)
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(worker_command)
     register_auth_cli(app.cli)
     register_org_cli(app.cli)
 

@@ -60,6 +60,17 @@ DEFAULTS = {
     "MAIL_PASSWORD": None,
     "MAIL_SENDER": "Portal <support@localhost>",
     "MAIL_TIMEOUT": 10,
+    # Where answers to notifications go (the mailbox `portal mail fetch` reads); default: the sender's
+    # address. An agent writing to MAIL_NOTE_ADDRESS (default: its +note form) adds an internal note.
+    "MAIL_REPLY_TO": None,
+    "MAIL_NOTE_ADDRESS": None,
+    # The outbox (portal worker, portal mail send): tries per message, then it shows as failed to
+    # admins; the wait doubles after each failure, from MAIL_RETRY_SECONDS up to MAIL_RETRY_MAX_SECONDS.
+    "MAIL_MAX_ATTEMPTS": 10,
+    "MAIL_RETRY_SECONDS": 60,
+    "MAIL_RETRY_MAX_SECONDS": 3600,
+    "MAIL_BATCH": 50,  # messages a worker claims at a time
+    "MAIL_LEASE_SECONDS": 300,  # a claim not finished in this time (a crashed worker) is taken again
     # JSON API rate limits (Flask-Limiter notation), per token, or per address without one.
     "API_RATE_LIMIT": "60 per minute",
     "API_RATE_LIMIT_ANONYMOUS": "30 per minute",

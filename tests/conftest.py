@@ -202,6 +202,24 @@ class AuthActions:
         return self.client.post("/logout", data={"csrf_token": csrf_token(self.client)})
 
 
+@pytest.fixture(scope="session")
+def smtp_server():
+    """One real SMTP server (aiosmtpd on 127.0.0.1) for the whole run."""
+    from tests.servers.smtp import SMTPServer
+
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    """The run's SMTP server, emptied, accepting everyone and up, for this test."""
+    smtp_server.reset()
+    yield smtp_server
+    smtp_server.reset()
+
+
 @pytest.fixture
 def auth(client):
     return AuthActions(client)

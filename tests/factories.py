@@ -77,3 +77,14 @@ def answer(ticket, agent: User | None = None, now=None, body: str = "Thanks, we 
     agent = agent or gen_user(Role.AGENT)
     tickets.reply(ticket, agent, body, now=now)
     return agent
+
+
+def queued_mail(after: int = 0) -> list[str]:
+    """The outbox's messages (whole, as text) with an id above ``after``, oldest first."""
+    from sqlalchemy import select
+
+    from portal.extensions import db
+    from portal.mail.models import OutboxMessage
+
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.id > after).order_by(OutboxMessage.id))
+    return [row.raw.decode("utf-8", "replace") for row in rows]

@@ -62,9 +62,9 @@ def _send(user: User, session: OnboardingSession, area, subject, headline, cance
         context = dict(session=session, user=user, headline=headline(), note=note() if note else None,
                        link=_link(session), title=name, when=when(session, zone), timezone=zone)
         ics = session_calendar(session, name, description, cancelled=cancelled)
-        mail.send(user.email, subject(), render_template("mail/onboarding.txt", **context),
-                  render_template("mail/onboarding.html", **context),
-                  attachments=[("session.ics", "text/calendar", ics)])
+        mail.queue(user.email, subject(), render_template("mail/onboarding.txt", **context),
+                   render_template("mail/onboarding.html", **context),
+                   attachments=[("session.ics", "text/calendar", ics)])
 
 
 def booked(session: OnboardingSession, area) -> None:
@@ -87,8 +87,8 @@ def rescheduled(session: OnboardingSession, area, old_expert_id: int, old_starts
         previous = db.session.get(ExpertProfile, old_expert_id)
         if previous is not None:
             with force_locale(previous.user.locale or "en"):
-                mail.send(previous.user.email, _("Moved away from you: %(title)s", title=title(session, area)),
-                          _("%(org)s moved this session to another expert.", org=session.organization.name))
+                mail.queue(previous.user.email, _("Moved away from you: %(title)s", title=title(session, area)),
+                           _("%(org)s moved this session to another expert.", org=session.organization.name))
 
 
 def cancelled(session: OnboardingSession, area) -> None:
@@ -109,4 +109,4 @@ def ask_feedback(session: OnboardingSession) -> None:
         text = "\n\n".join([_("Hello %(name)s,", name=user.name),
                              _("Your onboarding program is complete. How was it? A few scores and your comments "
                                "take two minutes and help us improve the program for the next customers."), link])
-        mail.send(user.email, _("How was your onboarding?"), text)
+        mail.queue(user.email, _("How was your onboarding?"), text)

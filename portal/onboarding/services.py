@@ -260,7 +260,7 @@ def book_extra(user: User, ticket, expert_id: int, starts_at: datetime, area: st
 def _insert(session: OnboardingSession, candidates: list[slot_service.Slot]) -> OnboardingSession:
     db.session.add(session)
     try:
-        db.session.commit()
+        db.session.flush()  # the database refuses a taken slot or a second session in the week here
     except IntegrityError:
         db.session.rollback()
         if db.session.scalar(select(OnboardingSession.id).where(
@@ -269,7 +269,8 @@ def _insert(session: OnboardingSession, candidates: list[slot_service.Slot]) -> 
             raise DomainError(_l("Week %(week)s was just booked by a colleague.", week=session.week), "week") from None
         raise SlotTaken([s for s in _nearest(candidates, session.starts_at, 4)
                          if not (s.expert_id == session.expert_id and s.starts_at == session.starts_at)][:3]) from None
-    notify.booked(session, area_of(session))
+    notify.booked(session, area_of(session))  # queued: the booking and its mail are saved together
+    db.session.commit()
     return session
 
 
@@ -314,11 +315,12 @@ def reschedule(session: OnboardingSession, user: User, expert_id: int, starts_at
     session.sequence += 1
     session.updated_at = now
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise SlotTaken(_nearest(candidates, starts_at)) from None
     notify.rescheduled(session, area_of(session), *old)
+    db.session.commit()
     return session
 
 
@@ -328,8 +330,8 @@ def cancel(session: OnboardingSession, user: User, now: datetime | None = None) 
     session.status = SessionStatus.CANCELLED.value
     session.sequence += 1
     session.updated_at = now
-    db.session.commit()
     notify.cancelled(session, area_of(session))
+    db.session.commit()
 
 
 def update_questions(session: OnboardingSession, user: User, questions: str | None) -> None:
@@ -367,11 +369,11 @@ def record_outcome(session: OnboardingSession, expert: User, status: str, notes:
     session.notes = (notes or "").strip()[:8000] or None
     session.follow_up = "\n".join(dict.fromkeys(slugs)) or None
     session.updated_at = now or utcnow()
-    db.session.commit()
     if first_outcome and session.week is not None and feedback_for(session.organization) is None:
         done = (SessionStatus.HELD.value, SessionStatus.MISSED.value)
         if all(w.session is not None and w.session.status in done for w in program(session.organization).weeks):
             notify.ask_feedback(session)  # that was the program's last session
+    db.session.commit()
 
 
 def rate_session(session: OnboardingSession, user: User, rating) -> None:

@@ -65,9 +65,9 @@ def sweep(now: datetime | None = None) -> dict[str, list[str]]:
                 continue
             db.session.add(TicketEvent(ticket_id=ticket.id, kind="sla", new_value=f"{kind}:{state}",
                                        internal=True, created_at=now))
+            _notify(ticket, clocks[kind], state)
             db.session.commit()
             marked[state].append(ticket.reference)
-            _notify(ticket, clocks[kind], state)
     return marked
 
 

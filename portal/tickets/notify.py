@@ -27,7 +27,9 @@ def agents_for(ticket: Ticket) -> list[User]:
         select(User).where(User.role.in_([Role.AGENT, Role.ADMIN]), User.active.is_(True)).order_by(User.id)))
 
 
-def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None = None, note: str | None = None):
+def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None = None, note: str | None = None,
+          automatic: bool = True):
+    """Queue the mail (the caller's commit sends it). ``automatic``: no person wrote it (not an answer)."""
     if user is None or not user.active:
         return
     # In the recipient's language, and times in their zone: a customer's organization's, staff's UTC.
@@ -35,8 +37,9 @@ def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None
     with force_locale(user.locale or ticket.lang or "en"), force_timezone(zone):
         context = dict(ticket=ticket, user=user, headline=headline(), body=body, note=note() if note else None,
                        link=_link(ticket))
-        mail.send(user.email, f"[{ticket.reference}] {subject()}",
-                  render_template("mail/ticket.txt", **context), render_template("mail/ticket.html", **context))
+        mail.queue(user.email, f"[{ticket.reference}] {subject()}",
+                   render_template("mail/ticket.txt", **context), render_template("mail/ticket.html", **context),
+                   thread=ticket.reference, automatic=automatic)
 
 
 def filed(ticket: Ticket) -> None:
@@ -51,10 +54,11 @@ def replied(ticket: Ticket, message: Message) -> None:
     if message.author_id == ticket.requester_id or message.author.role.is_customer:
         if ticket.assignee_id and ticket.assignee_id != message.author_id:
             _send(ticket.assignee, ticket, lambda: _("The customer answered: %(s)s", s=ticket.subject),
-                  lambda: _("%(name)s wrote:", name=message.author.name), body=message.body)
+                  lambda: _("%(name)s wrote:", name=message.author.name), body=message.body, automatic=False)
     else:
         _send(ticket.requester, ticket, lambda: _("New answer on your ticket: %(s)s", s=ticket.subject),
-              lambda: _("%(name)s from support wrote:", name=message.author.name), body=message.body)
+              lambda: _("%(name)s from support wrote:", name=message.author.name), body=message.body,
+              automatic=False)
 
 
 def status_changed(ticket: Ticket, actor: User | None, new_status: str) -> None:

@@ -89,8 +89,8 @@ def request_change(ticket: Ticket, customer: User, priority: str, reason: str,
                                          "decision. You can ask again once it is decided."), "priority") from None
     _event(ticket, customer, "priority_requested", old=ticket.priority.value, new=priority, reason=reason, now=now)
     ticket.updated_at = now
-    db.session.commit()
     notify.priority_requested(ticket, request)
+    db.session.commit()
     return request
 
 
@@ -117,16 +117,17 @@ def decide(ticket: Ticket, agent: User, request_id: int, accept: bool, reason: s
         db.session.rollback()
         raise PriorityRequestConflict(_l("This priority request was already decided."), "decision")
     requested = request.requested_priority.value
+    db.session.refresh(request)  # the decision, as the UPDATE wrote it
     if accept:
         _event(ticket, agent, "priority_request_accepted", old=ticket.priority.value, new=requested, now=now)
+        notify.priority_decided(ticket, request)  # queued: change_priority's commit saves it with the change
         change_priority(ticket, agent, requested, request.reason, now=now)  # commits; recomputes the SLA
     else:
         _event(ticket, agent, "priority_request_declined", old=ticket.priority.value, new=requested, reason=reason,
                now=now)
         ticket.updated_at = now
-    db.session.commit()
-    db.session.refresh(request)
-    notify.priority_decided(ticket, request)
+        notify.priority_decided(ticket, request)
+        db.session.commit()
     return request
 
 

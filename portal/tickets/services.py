@@ -266,7 +266,10 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
     sla.start(ticket, plan_services.plan_key_for(organization, ticket.created_at),
               best_effort=new_tickets == "best_effort")
     db.session.add(ticket)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        return _submitted_meanwhile(draft)
     _event(ticket, user, "created", new=ticket.priority.value, now=now)
     if new_tickets == "best_effort":
         _event(ticket, None, "best_effort", new="hours_used_up", now=now)
@@ -279,17 +282,22 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         update(Suggestion).where(Suggestion.draft_key == draft.submission_key, Suggestion.user_id == user.id)
         .values(ticket_id=ticket.id).execution_options(synchronize_session=False)
     )
+    notify.filed(ticket)  # queued in this transaction: the ticket and its mail are saved together
     try:
         db.session.commit()
     except IntegrityError:
-        # The same form submitted twice at the same moment: the other request won.
-        db.session.rollback()
-        existing = ticket_by_submission(draft.submission_key)
-        if existing is None:
-            raise
-        return existing
-    notify.filed(ticket)
+        return _submitted_meanwhile(draft)
     return ticket
+
+
+def _submitted_meanwhile(draft: TicketDraft) -> Ticket:
+    """The same form submitted twice at the same moment: the other request won, and its ticket
+    is the answer (this one's quota use and mail go with the rollback)."""
+    db.session.rollback()
+    existing = ticket_by_submission(draft.submission_key)
+    if existing is None:
+        raise
+    return existing
 
 
 DRAFT_FIELDS = ("category", "subject", "description", "impact", "urgency", "priority_override",
@@ -401,8 +409,8 @@ def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files
         elif not staff and ticket.status in (Status.WAITING_ON_CUSTOMER, Status.SOLVED):
             _set_status(ticket, author, Status.OPEN, now, reason="the customer answered")
     ticket.updated_at = now
-    db.session.commit()
     notify.replied(ticket, message)
+    db.session.commit()
     return message
 
 
@@ -427,8 +435,8 @@ def confirm_solution(ticket: Ticket, customer: User, now: datetime | None = None
     if ticket.status is not Status.SOLVED:
         raise DomainError(_l("Only a solved ticket can be confirmed."))
     _set_status(ticket, customer, Status.CLOSED, now or utcnow(), reason="the customer confirmed the solution")
-    db.session.commit()
     notify.status_changed(ticket, customer, Status.CLOSED.value)
+    db.session.commit()
 
 
 def reopen(ticket: Ticket, customer: User, reason: str = "", now: datetime | None = None) -> None:
@@ -439,8 +447,8 @@ def reopen(ticket: Ticket, customer: User, reason: str = "", now: datetime | Non
     if reason:
         db.session.add(Message(ticket_id=ticket.id, author_id=customer.id, body=reason, created_at=now))
     _set_status(ticket, customer, Status.OPEN, now, reason="reopened by the customer")
-    db.session.commit()
     notify.status_changed(ticket, customer, Status.OPEN.value)
+    db.session.commit()
 
 
 STAFF_STATUSES = (Status.OPEN, Status.WAITING_ON_CUSTOMER, Status.SOLVED, Status.CLOSED)
@@ -469,8 +477,8 @@ def change_status(ticket: Ticket, agent: User, status: str, reason: str | None =
         return
     check_status_change(ticket, status)
     _set_status(ticket, agent, status, now or utcnow(), reason=(reason or "").strip() or None)
-    db.session.commit()
     notify.status_changed(ticket, agent, status.value)
+    db.session.commit()
 
 
 def change_priority(ticket: Ticket, agent: User, priority: str, reason: str, now: datetime | None = None) -> None:
@@ -595,10 +603,9 @@ def autoclose(now: datetime | None = None, remind_days: int = 2) -> tuple[list[s
                                                old_value=status.value, new_value=Status.CLOSED.value,
                                                reason=reason % days, created_at=now))
                     closed.append(flipped)
-                db.session.commit()
-                if flipped:
                     db.session.refresh(ticket)
                     notify.status_changed(ticket, None, Status.CLOSED.value)
+                db.session.commit()
             elif due - timedelta(days=remind_days) <= now and ticket.autoclose_reminded_at is None:
                 marked = db.session.execute(
                     update(Ticket).where(Ticket.id == ticket.id, Ticket.status == status, since_column == since,
@@ -606,11 +613,11 @@ def autoclose(now: datetime | None = None, remind_days: int = 2) -> tuple[list[s
                     .values(autoclose_reminded_at=now)
                     .returning(Ticket.reference).execution_options(synchronize_session=False)
                 ).scalar()
-                db.session.commit()
                 if marked:
                     db.session.refresh(ticket)
                     notify.autoclose_reminder(ticket, due)
                     reminded.append(marked)
+                db.session.commit()
     return closed, reminded
 
 

@@ -2,7 +2,6 @@
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -12,7 +11,7 @@ from portal.extensions import db
 from portal.onboarding import services
 from portal.onboarding.models import OnboardingSession
 from tests.conftest import csrf_token
-from tests.factories import gen_ticket, gen_user
+from tests.factories import gen_ticket, gen_user, queued_mail
 from tests.onboarding.conftest import new_customer
 
 # The tests marked with instants: program weeks, lead times and notice periods all
@@ -67,13 +66,12 @@ def test_customer_books_from_the_htmx_slot_picker(app, client, auth, expert, now
 
 @pytest.mark.instants
 def test_booking_sends_the_calendar_file_by_mail(app, client, auth, expert, now):
-    mail_dir = Path(app.config["MAIL_DIR"])
-    before = set(mail_dir.glob("*.eml")) if mail_dir.exists() else set()
+    before = len(queued_mail())
     customer = _login(auth, new_customer(now.date()))
     slots = _first_slot(client, 2)
     client.post("/onboarding/week/2", data={"csrf_token": csrf_token(client, "/onboarding/"), "slot": slots[0],
                                             "feature_area": "tickets"})
-    sent = [p.read_text() for p in set(mail_dir.glob("*.eml")) - before]
+    sent = queued_mail()[before:]
     to_customer = [m for m in sent if f"To: {customer.email}" in m]
     assert len(to_customer) == 1 and "text/calendar" in to_customer[0] and 'filename="session.ics"' in to_customer[0]
     assert any(f"To: {expert.user.email}" in m for m in sent)

@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.onboarding import services
 from portal.onboarding.models import OnboardingSession, SessionStatus
 from tests.conftest import run_in_threads
-from tests.factories import gen_ticket, gen_user
+from tests.factories import gen_ticket, gen_user, queued_mail
 from tests.onboarding.conftest import NOW, START, new_customer
 
 MON_9_MADRID = datetime(2026, 11, 30, 8, 0)  # 09:00 in Madrid, in week 1
@@ -176,17 +176,14 @@ def test_experts_availability_is_validated(app):
 
 
 def test_the_last_session_done_asks_for_feedback_once(app, expert):
-    from pathlib import Path
-
-    mail_dir = Path(app.config["MAIL_DIR"])
-    before = set(mail_dir.glob("*.eml")) if mail_dir.exists() else set()
+    before = len(queued_mail())
     customer = new_customer(START)
     sessions = [services.book(customer, week, expert.user_id, datetime(2026, 11, 30, 10) + timedelta(weeks=week - 1),
                               "tickets", now=NOW) for week in (1, 2, 3, 4)]
     later = datetime(2027, 1, 1)
 
     def asked():
-        return [p for p in set(mail_dir.glob("*.eml")) - before if "How was your onboarding?" in p.read_text()]
+        return [m for m in queued_mail()[before:] if "How was your onboarding?" in m]
 
     for session in sessions[:3]:
         services.record_outcome(session, expert.user, "held", now=later)

@@ -1,7 +1,6 @@
 """SLA clocks on tickets: due times, the first public reply, pauses, the sweep."""
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +11,7 @@ from portal.plans import sla
 from portal.tickets import clocks, services
 from portal.tickets.models import Status, Ticket, TicketEvent
 from tests.conftest import run_in_threads
-from tests.factories import gen_org, gen_ticket, gen_user
+from tests.factories import gen_org, gen_ticket, gen_user, queued_mail
 
 # Friday 27 November 2026, 16:30 in Madrid (15:30 UTC).
 FRIDAY_1630 = datetime(2026, 11, 27, 15, 30)
@@ -107,12 +106,11 @@ def test_a_priority_change_recomputes_the_due_time(app):
 
 
 def test_sweep_marks_at_risk_then_breached_once_and_tells_the_assignee(app, tmp_path):
-    mail_dir = Path(app.config["MAIL_DIR"])
     ticket = _ticket(impact="high", urgency="high")  # P1: 1 business hour, due Monday 08:30 local
     agent = gen_user(Role.AGENT, name="Alex Agent")
     services.assign(ticket, agent, agent)
     due = ticket.first_response_due
-    before = set(mail_dir.glob("*.eml")) if mail_dir.exists() else set()
+    before = len(queued_mail())
 
     assert clocks.sweep(due - timedelta(minutes=30)) == {"at_risk": [], "breached": []}
     assert clocks.sweep(due - timedelta(minutes=10)) == {"at_risk": [ticket.reference], "breached": []}
@@ -120,7 +118,7 @@ def test_sweep_marks_at_risk_then_breached_once_and_tells_the_assignee(app, tmp_
     assert clocks.sweep(due + timedelta(minutes=1)) == {"at_risk": [], "breached": [ticket.reference]}
     assert clocks.sweep(due + timedelta(minutes=30)) == {"at_risk": [], "breached": []}
 
-    sent = [p.read_text() for p in set(mail_dir.glob("*.eml")) - before]
+    sent = queued_mail()[before:]
     alerts = [m for m in sent if "SLA" in m]
     assert len(alerts) == 2 and all(agent.email in m for m in alerts)
     events = db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,

@@ -1,0 +1,78 @@
+"""Building a message and putting it in the outbox (the caller's transaction commits it)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..auth.models import utcnow
+from ..extensions import db
+from .models import OutboxMessage
+
+
+def sender_address() -> str:
+    """The bare address of MAIL_SENDER, e.g. support@example.com."""
+    return parseaddr(current_app.config["MAIL_SENDER"])[1] or "support@localhost"
+
+
+def reply_address() -> str:
+    """Where customers and agents answer a notification: MAIL_REPLY_TO, else the sender's address."""
+    return current_app.config.get("MAIL_REPLY_TO") or sender_address()
+
+
+def note_address() -> str:
+    """Where an agent writes to add an internal note: MAIL_NOTE_ADDRESS, else reply+note@domain."""
+    configured = current_app.config.get("MAIL_NOTE_ADDRESS")
+    if configured:
+        return configured
+    local, _, domain = reply_address().partition("@")
+    return f"{local}+note@{domain}"
+
+
+def thread_root(thread: str) -> str | None:
+    """The Message-ID of the first message sent about this thread, for In-Reply-To."""
+    return db.session.scalar(select(OutboxMessage.message_id).where(OutboxMessage.thread == thread)
+                             .order_by(OutboxMessage.id).limit(1))
+
+
+def queue(to: str, subject: str, text: str, html: str | None = None, attachments=(), *,
+          thread: str | None = None, automatic: bool = True, reply_to: str | None = None) -> OutboxMessage:
+    """Put a message in the outbox. It joins the session: the caller's commit is what sends it,
+    so a change and its mail are saved together or not at all.
+
+    ``thread`` names what the message is about (a ticket's reference): an answer to it goes there.
+    ``automatic`` marks a notification no person wrote (RFC 3834), so auto-responders keep quiet;
+    a message that carries an agent's own answer is not one."""
+    config = current_app.config
+    domain = sender_address().rsplit("@", 1)[-1]
+    message = EmailMessage()
+    message["From"] = config["MAIL_SENDER"]
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow().replace(tzinfo=UTC))
+    message["Message-ID"] = message_id = make_msgid(domain=domain)
+    message["Reply-To"] = reply_to or reply_address()
+    if thread:
+        root = thread_root(thread)
+        if root:
+            message["In-Reply-To"] = root
+            message["References"] = root
+    if automatic:
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"  # Exchange's out-of-office replies
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
+    for filename, mimetype, data in attachments:  # e.g. ("session.ics", "text/calendar", b"...")
+        maintype, subtype = mimetype.split("/", 1)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    row = OutboxMessage(message_id=message_id, recipient=to, subject=subject[:400], raw=message.as_bytes(policy=policy.SMTP),
+                        thread=thread, created_at=utcnow(), next_attempt_at=utcnow())
+    db.session.add(row)
+    return row
+

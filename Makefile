@@ -41,13 +41,14 @@ translations: $(VENV)/.installed
 	@$(VENV)/bin/pybabel compile -d portal/translations >/dev/null
 
 # Browser tests drive Debian's Chromium; the shared rate-limit test runs Debian's
-# redis-server. Install them when missing and we may.
+# redis-server, the mail tests its Dovecot. Install them when missing and we may.
 browser:
 	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null; \
+	    .ci/apt-install $$missing >/dev/null; \
 	  else echo "Some tests need Debian's$$missing: sudo apt-get install$$missing"; fi; \
 	fi
 

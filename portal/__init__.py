@@ -96,6 +96,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(org_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(agent_bp)
+    from .inbox import bp as inbox_bp
+    from .inbox.cli import register as register_inbox_cli
+
+    app.register_blueprint(inbox_bp)
+    register_inbox_cli(app)
     from . import api
 
     api.init_app(app)

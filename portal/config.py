@@ -71,6 +71,13 @@ DEFAULTS = {
     "MAIL_RETRY_MAX_SECONDS": 3600,
     "MAIL_BATCH": 50,  # messages a worker claims at a time
     "MAIL_LEASE_SECONDS": 300,  # a claim not finished in this time (a crashed worker) is taken again
+    # Inbound mail (portal mail fetch / receive): one mailbox from MAIL_IMAP_* (HOST, PORT, SECURITY
+    # ssl|starttls|none, USERNAME, PASSWORD, FOLDER, PROCESSED_FOLDER, CAFILE), and/or [[mailboxes]] in
+    # the TOML file MAIL_MAILBOXES_FILE.
+    "MAIL_IMAP_HOST": None,
+    "MAIL_MAILBOXES_FILE": None,
+    "MAIL_MAX_MESSAGE_MB": 25,  # larger messages are refused with an answer
+    "MAIL_SENDER_LIMIT_PER_HOUR": 30,  # more from one address in an hour: a runaway script, not taken
     # JSON API rate limits (Flask-Limiter notation), per token, or per address without one.
     "API_RATE_LIMIT": "60 per minute",
     "API_RATE_LIMIT_ANONYMOUS": "30 per minute",

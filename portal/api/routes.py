@@ -267,7 +267,8 @@ def create_ticket(json: TicketIn, headers: IdempotencyHeaders):
         category=json.category, subject=json.subject, description=json.description, impact=json.impact,
         urgency=json.urgency, submission_key="", priority_override=json.priority, severity=json.severity,
         severity_confirmed=json.severity_confirmed,
-        steps_to_reproduce=json.steps_to_reproduce, affected_account=json.affected_user, lang=user.locale or "en")
+        steps_to_reproduce=json.steps_to_reproduce, affected_account=json.affected_user, lang=user.locale or "en",
+        channel="api")
     fingerprint = hashlib.sha256(json.model_dump_json().encode()).hexdigest()
     try:
         ticket, replayed = services.file_ticket(user, draft, headers.idempotency_key, fingerprint)
@@ -365,7 +366,7 @@ def reply(reference: str, json: ReplyIn):
     agent's first public answer stops the first-response clock."""
     ticket = _ticket(reference)
     try:
-        message = tickets.reply(ticket, api_user(), json.body, internal=json.internal)
+        message = tickets.reply(ticket, api_user(), json.body, internal=json.internal, channel="api")
     except DomainError as exc:
         db.session.rollback()
         raise _invalid(exc) from None

@@ -44,9 +44,24 @@ class Organization(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organization")
+    domains: Mapped[list[OrganizationDomain]] = relationship(
+        back_populates="organization", order_by="OrganizationDomain.domain", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Organization {self.name!r}>"
+
+
+class OrganizationDomain(db.Model):
+    """A mail domain of the organization's: mail from an unknown address there gets a customer account."""
+
+    __tablename__ = "organization_domains"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)  # lower case, e.g. acme.example.com
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organization: Mapped[Organization] = relationship(back_populates="domains")
 
 
 class User(UserMixin, db.Model):
@@ -64,6 +79,9 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Mail to this address came back as undeliverable (a bounce): agents see it next to the name.
+    email_bouncing_at: Mapped[datetime | None]
+    email_bounce_reason: Mapped[str | None] = mapped_column(String(200))
 
     organization: Mapped[Organization | None] = relationship(back_populates="users")
 

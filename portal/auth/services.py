@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
-from .models import Organization, Role, User
+from .models import Organization, OrganizationDomain, Role, User
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -74,6 +74,7 @@ def create_user(
     role: str | Role = Role.CUSTOMER,
     name: str | None = None,
     organization: Organization | str | None = None,
+    commit: bool = True,
 ) -> User:
     email = normalize_email(email)
     role = parse_role(role)
@@ -92,8 +93,50 @@ def create_user(
     user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, organization=organization)
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return user
+
+
+# --- the organizations' mail domains (mail from an unknown address there gets an account) ----
+
+def normalize_domain(value: str) -> str:
+    domain = (value or "").strip().lower().lstrip("@").rstrip(".")
+    try:
+        # The domain part of an address: validated (and IDNA-encoded) by the same library as addresses.
+        checked = validate_email(f"postmaster@{domain}", check_deliverability=False).ascii_domain
+    except EmailNotValidError as exc:
+        raise DomainError(_l("%(domain)s is not a valid mail domain: %(reason)s", domain=repr(value), reason=str(exc)),
+                          "domain") from None
+    return checked.lower()
+
+
+def organization_for_domain(domain: str) -> Organization | None:
+    return db.session.scalar(select(Organization).join(OrganizationDomain)
+                             .where(OrganizationDomain.domain == domain.strip().lower()))
+
+
+def add_domain(organization: Organization, value: str) -> OrganizationDomain:
+    """Register a mail domain; one organization per domain."""
+    domain = normalize_domain(value)
+    owner = organization_for_domain(domain)
+    if owner is not None:
+        raise DomainError(_l("%(domain)s already belongs to %(org)s.", domain=domain, org=owner.name), "domain")
+    row = OrganizationDomain(organization_id=organization.id, domain=domain)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def remove_domain(organization: Organization, value: str) -> None:
+    domain = (value or "").strip().lower().lstrip("@")
+    row = db.session.scalar(select(OrganizationDomain).where(OrganizationDomain.organization_id == organization.id,
+                                                             OrganizationDomain.domain == domain))
+    if row is None:
+        raise DomainError(_l("%(org)s has no mail domain %(domain)s.", org=organization.name, domain=repr(domain)),
+                          "domain")
+    db.session.delete(row)
+    db.session.commit()
 
 
 def _check_password(password: str) -> None:

@@ -30,10 +30,6 @@ def send_command(limit):
     click.echo(_report(outbox.deliver_due(limit=limit)))
 
 
-# Jobs the worker runs beside the outbox, each in its own thread: callables of (app, stop event).
-WORKER_JOBS: list = []
-
-
 @click.command("worker")
 @click.option("--poll", default=2.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds between looks at the outbox.")
@@ -52,8 +48,11 @@ def worker_command(poll, once):
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    # Jobs beside the outbox, each in its own thread: callables of (app, stop event), which the
+    # packages above mail put in app.extensions["portal.worker_jobs"] (the inbox's mailbox watch).
+    jobs = app.extensions.get("portal.worker_jobs", [])
     threads = [threading.Thread(target=job, args=(app, stop), daemon=True, name=getattr(job, "__name__", "job"))
-               for job in WORKER_JOBS]
+               for job in jobs]
     for thread in threads:
         thread.start()
     click.echo(f"Worker {outbox.worker_name()} delivering the outbox every {poll:g} s (Ctrl+C stops it).")

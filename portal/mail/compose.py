@@ -41,13 +41,15 @@ def thread_root(thread: str) -> str | None:
 
 
 def queue(to: str, subject: str, text: str, html: str | None = None, attachments=(), *,
-          thread: str | None = None, automatic: bool = True, reply_to: str | None = None) -> OutboxMessage:
+          thread: str | None = None, automatic: bool = True, reply_to: str | None = None,
+          in_reply_to: str | None = None) -> OutboxMessage:
     """Put a message in the outbox. It joins the session: the caller's commit is what sends it,
     so a change and its mail are saved together or not at all.
 
     ``thread`` names what the message is about (a ticket's reference): an answer to it goes there.
     ``automatic`` marks a notification no person wrote (RFC 3834), so auto-responders keep quiet;
-    a message that carries an agent's own answer is not one."""
+    a message that carries an agent's own answer is not one. ``in_reply_to``: the Message-ID of
+    the mail this one answers (an automatic answer to it is "auto-replied")."""
     config = current_app.config
     domain = sender_address().rsplit("@", 1)[-1]
     message = EmailMessage()
@@ -57,13 +59,12 @@ def queue(to: str, subject: str, text: str, html: str | None = None, attachments
     message["Date"] = format_datetime(utcnow().replace(tzinfo=UTC))
     message["Message-ID"] = message_id = make_msgid(domain=domain)
     message["Reply-To"] = reply_to or reply_address()
-    if thread:
-        root = thread_root(thread)
-        if root:
-            message["In-Reply-To"] = root
-            message["References"] = root
+    root = in_reply_to or (thread_root(thread) if thread else None)
+    if root:
+        message["In-Reply-To"] = root
+        message["References"] = root
     if automatic:
-        message["Auto-Submitted"] = "auto-generated"
+        message["Auto-Submitted"] = "auto-replied" if in_reply_to else "auto-generated"
         message["X-Auto-Response-Suppress"] = "All"  # Exchange's out-of-office replies
     message.set_content(text)
     if html:

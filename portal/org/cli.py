@@ -136,6 +136,27 @@ def buy_hours_command(organization, hours, purchased_on, note):
     click.echo(f"Recorded {purchase.hours:g} h for {org.name} on {purchase.purchased_on}{left}.")
 
 
+@org_cli.command("domains")
+@click.argument("organization")
+@click.option("--add", "added", multiple=True, metavar="DOMAIN", help="Register a mail domain (repeatable).")
+@click.option("--remove", "removed", multiple=True, metavar="DOMAIN", help="Remove one (repeatable).")
+@with_appcontext
+def domains_command(organization, added, removed):
+    """An organization's mail domains: mail to support from an unknown address at one of them
+    gets a customer account in the organization (otherwise it waits in "Unmatched email")."""
+    org = _organization(organization)
+    try:
+        for domain in added:
+            accounts.add_domain(org, domain)
+        for domain in removed:
+            accounts.remove_domain(org, domain)
+    except DomainError as exc:
+        _fail(exc)
+    db.session.refresh(org)
+    names = [d.domain for d in org.domains]
+    click.echo(f"{org.name}: " + (", ".join(names) if names else "no mail domains."))
+
+
 def register(cli) -> None:
     cli.add_command(org_cli)
     plans_cli.add_command(buy_hours_command)  # ``portal plans buy-hours``, as before the move

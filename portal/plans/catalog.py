@@ -193,6 +193,9 @@ class PrioritySpec(_Strict):
     scheme: Literal[SCHEMES] = "matrix"  # type: ignore[valid-type]
     levels: list[SeverityLevel] = []
     fixed: Literal[PRIORITIES] | None = None  # type: ignore[valid-type]
+    # A ticket whose customer chose nothing (one filed by email): this priority. Unset: P3 (medium
+    # impact and urgency) on the matrix, the lowest level with severity levels.
+    default: Literal[PRIORITIES] | None = None  # type: ignore[valid-type]
     notes: list[Annotated[str, StringConstraints(min_length=1, max_length=500)]] = []  # shown under the levels
 
     @model_validator(mode="after")
@@ -210,7 +213,20 @@ class PrioritySpec(_Strict):
             raise ValueError('scheme "fixed" needs the priority every ticket gets, e.g. fixed = "P3"')
         if self.scheme != "fixed" and self.fixed is not None:
             raise ValueError(f'fixed is for scheme "fixed", not "{self.scheme}"')
+        if self.default is not None and self.default not in self.choices():
+            raise ValueError(f"default {self.default} is not one of this plan's priorities "
+                             f"({', '.join(self.choices())})")
         return self
+
+    def default_priority(self) -> str:
+        """The priority of a ticket whose customer chose none."""
+        if self.scheme == "fixed":
+            return self.fixed
+        if self.default is not None:
+            return self.default
+        if self.scheme == "severity":
+            return max(level.priority for level in self.levels)  # "P4" > "P1": the least urgent level
+        return "P3"
 
     def choices(self) -> tuple[str, ...]:
         """The priorities a customer may choose or ask for, in the plan's order."""

@@ -7,6 +7,7 @@ import io
 import os
 import secrets
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,15 @@ def inspect(upload: Upload) -> tuple[str, bool]:
                                  name=name, kind=kind.extension.upper(), accepted=ACCEPTED_DESCRIPTION), "files")
         if mime in IMAGE_TYPES:
             try:
-                with Image.open(io.BytesIO(upload.data)) as image:
-                    image.verify()
+                # A decompression bomb (a small file of a huge picture) is refused before it is decoded:
+                # Pillow only warns below twice its limit, and the warning is an error here.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    with Image.open(io.BytesIO(upload.data)) as image:
+                        image.verify()
+            except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+                raise DomainError(_l("%(name)s is too large a picture to open (over %(mp)s megapixels).", name=name,
+                                     mp=Image.MAX_IMAGE_PIXELS // 10**6), "files") from None
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
                 raise DomainError(_l("%(name)s looks like an image but cannot be read; is it damaged?", name=name),
                                   "files") from None

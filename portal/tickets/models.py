@@ -39,6 +39,14 @@ class Priority(str, enum.Enum):
     P4 = "P4"
 
 
+class Channel(str, enum.Enum):
+    """How a ticket or a message reached us."""
+
+    WEB = "web"
+    EMAIL = "email"
+    API = "api"
+
+
 class Status(str, enum.Enum):
     NEW = "new"
     OPEN = "open"
@@ -84,6 +92,9 @@ class Ticket(db.Model):
     status: Mapped[Status] = mapped_column(_enum(Status), default=Status.NEW)
     feature_state: Mapped[FeatureState | None] = mapped_column(_enum(FeatureState))
     lang: Mapped[str] = mapped_column(String(8), default="en")
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WEB)
+    # An answer by email to a closed ticket opens a new one that names the old one.
+    follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     # The form's one-time key: a double-clicked "Submit" files one ticket.
     submission_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -121,6 +132,7 @@ class Ticket(db.Model):
     caused_by_bug: Mapped[bool] = mapped_column(default=False)
 
     organization: Mapped[Organization] = relationship()
+    follow_up_of: Mapped[Ticket | None] = relationship(remote_side=[id])
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
@@ -150,6 +162,7 @@ class Message(db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(default=False)  # agents' notes, never shown to customers
+    channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WEB)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")

@@ -19,6 +19,14 @@ def _link(ticket: Ticket) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.reference}"
 
 
+def _reply_hint(user: User) -> str:
+    """Answering from the mail client works: say so, and how an agent adds an internal note instead."""
+    if user.role.is_customer:
+        return _("Reply to this email to answer: your message joins the ticket.")
+    return _("Reply to this email to answer the customer, or write to %(note)s (keep the reference in the subject) "
+             "for an internal note.", note=mail.note_address())
+
+
 def agents_for(ticket: Ticket) -> list[User]:
     """Who of the staff hears about a ticket: its assignee, or every active agent while nobody has it."""
     if ticket.assignee is not None and ticket.assignee.active:
@@ -36,16 +44,24 @@ def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None
     zone = user.organization.timezone if user.organization is not None else "UTC"
     with force_locale(user.locale or ticket.lang or "en"), force_timezone(zone):
         context = dict(ticket=ticket, user=user, headline=headline(), body=body, note=note() if note else None,
-                       link=_link(ticket))
+                       link=_link(ticket), reply_hint=_reply_hint(user))
         mail.queue(user.email, f"[{ticket.reference}] {subject()}",
                    render_template("mail/ticket.txt", **context), render_template("mail/ticket.html", **context),
                    thread=ticket.reference, automatic=automatic)
 
 
-def filed(ticket: Ticket) -> None:
+def filed(ticket: Ticket, remarks: list = ()) -> None:
+    """The acknowledgement; ``remarks`` (lazy strings) are added, e.g. the attachments refused."""
+    def note():
+        lines = [_("Priority %(p)s. We answer within your plan's response time.", p=ticket.priority.value)]
+        if ticket.follow_up_of is not None:
+            lines.append(_("%(old)s was closed, so your answer opened this new ticket; it links the old one.",
+                           old=ticket.follow_up_of.reference))
+        return "\n\n".join(lines + [str(r) for r in remarks])
+
     _send(ticket.requester, ticket, lambda: _("We received your ticket: %(s)s", s=ticket.subject),
           lambda: _("Thank you. Your reference is %(ref)s; quote it whenever you contact us.", ref=ticket.reference),
-          note=lambda: _("Priority %(p)s. We answer within your plan's response time.", p=ticket.priority.value))
+          note=note)
 
 
 def replied(ticket: Ticket, message: Message) -> None:

@@ -15,8 +15,8 @@ from ..plans import services as plan_services
 from ..plans import hours, sla
 from ..plans.catalog import TECHNICAL_FIELDS, PrioritySpec
 from . import ledger, notify
-from .models import (NO_CLOCK, Category, FeatureState, Level, Message, Priority, PriorityRequest, SavedDraft, Status,
-                     Suggestion, Ticket, TicketCounter, TicketEvent, TicketViewer)
+from .models import (NO_CLOCK, Category, Channel, FeatureState, Level, Message, Priority, PriorityRequest, SavedDraft,
+                     Status, Suggestion, Ticket, TicketCounter, TicketEvent, TicketViewer)
 
 # Impact x urgency -> priority (PRODUCT.md, seed 004).
 PRIORITY_MATRIX = {
@@ -111,6 +111,10 @@ class TicketDraft:
     steps_to_reproduce: str | None = None
     affected_account: str | None = None
     lang: str = "en"
+    # Mail cannot be sent back for a longer subject: by email, the minimum lengths do not apply,
+    # and a ticket without a chosen priority gets the plan's default.
+    channel: str = Channel.WEB.value
+    follow_up_of: Ticket | None = None  # the closed ticket an answer by email came to
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -123,9 +127,10 @@ def validate_draft(draft: TicketDraft, plan=None) -> dict[str, str]:
     def length(value) -> int:
         return len((value or "").strip())
 
+    by_email = draft.channel == Channel.EMAIL.value
     # One whole sentence per field and case, for the translators.
     checks = [("category", Category, _l("Choose a category."))]
-    if scheme.scheme == "matrix":
+    if scheme.scheme == "matrix" and not by_email:
         checks += [("impact", Level, _l("Choose an impact.")), ("urgency", Level, _l("Choose an urgency."))]
     for name, enum_cls, message in checks:
         try:
@@ -133,13 +138,13 @@ def validate_draft(draft: TicketDraft, plan=None) -> dict[str, str]:
         except ValueError:
             errors[name] = message
     n = length(draft.subject)
-    if n < SUBJECT_MIN:
+    if n < (1 if by_email else SUBJECT_MIN):
         errors["subject"] = _l("The subject needs at least %(min)s characters.", min=SUBJECT_MIN)
     elif n > SUBJECT_MAX:
         errors["subject"] = _l("The subject can have at most %(max)s characters (it has %(length)s).",
                                max=lazy_number(SUBJECT_MAX), length=lazy_number(n))
     n = length(draft.description)
-    if n < DESCRIPTION_MIN:
+    if n < (1 if by_email else DESCRIPTION_MIN):
         errors["description"] = _l("The description needs at least %(min)s characters.", min=DESCRIPTION_MIN)
     elif n > DESCRIPTION_MAX:
         errors["description"] = _l("The description can have at most %(max)s characters (it has %(length)s).",
@@ -153,14 +158,15 @@ def validate_draft(draft: TicketDraft, plan=None) -> dict[str, str]:
             Priority(draft.priority_override)
         except ValueError:
             errors["priority_override"] = _l("Choose P1, P2, P3 or P4, or keep the computed priority.")
-    if scheme.scheme == "severity":
+    if scheme.scheme == "severity" and not (by_email and not draft.severity):
         level = scheme.level(draft.severity or "")
         if level is None:
             errors["severity"] = _l("Choose one of the severity levels your plan defines.")
         elif level.not_for and not draft.severity_confirmed:
             errors["severity_confirmed"] = _l("%(level)s is never for the cases listed under it: confirm that your "
                                               "problem is none of them, or choose a lower severity.", level=level.name)
-    required = technical_issue_requires(plan) if draft.category == Category.TECHNICAL_ISSUE.value else ()
+    required = technical_issue_requires(plan) if draft.category == Category.TECHNICAL_ISSUE.value and not by_email \
+        else ()
     n = length(draft.steps_to_reproduce)
     if "steps_to_reproduce" in required and n < STEPS_MIN:
         errors["steps_to_reproduce"] = _l("Steps to reproduce needs at least %(min)s characters.", min=STEPS_MIN)
@@ -201,8 +207,37 @@ def ticket_by_submission(key: str) -> Ticket | None:
     return db.session.scalar(select(Ticket).where(Ticket.submission_key == key))
 
 
-def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime | None = None) -> Ticket:
-    """File a ticket for a customer. Submitting the same form twice returns the first ticket."""
+class ChannelNotInPlan(DomainError):
+    pass
+
+
+def filing_refusal(user: User, now: datetime, channel: str = Channel.WEB.value) -> DomainError | None:
+    """Why the organization cannot file a ticket now (plan ended, quota or hours used up, or the
+    plan takes no tickets through this channel), or None; the same checks as ``file_ticket``,
+    without writing, for a caller that must know before (the email channel)."""
+    organization = user.organization
+    try:
+        plan_services.check_can_file(organization, now)
+    except DomainError as exc:
+        return exc
+    plan = plan_services.plan_for(organization, now)
+    if channel != Channel.WEB.value and plan is not None and channel not in plan.spec.channels:
+        return ChannelNotInPlan(_l("Your plan (%(plan)s) takes new tickets through %(channels)s, not by email.",
+                                   plan=plan.spec.name, channels=", ".join(plan.spec.channels)))
+    balance = ledger.balance(organization, plan_services.local_day(organization, now))
+    if balance is not None and balance.new_tickets == "refuse":
+        return hours.HoursUsedUp(balance)
+    quota = plan_services.quota(organization, now)
+    if quota is not None and quota.exhausted:
+        return plan_services.QuotaExceeded(quota)
+    return None
+
+
+def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime | None = None,
+                remarks: list[str] = (), commit: bool = True) -> Ticket:
+    """File a ticket for a customer. Submitting the same form twice returns the first ticket.
+    ``remarks`` join the acknowledgement (e.g. the attachments of a mail that were refused);
+    ``commit=False`` leaves the commit to the caller, whose transaction the ticket joins."""
     if not user.role.is_customer or user.organization_id is None:
         raise DomainError(_l("Only customers of an organization can file tickets."))
     existing = ticket_by_submission(draft.submission_key)
@@ -232,12 +267,15 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
     plan_services.consume_quota(organization, now)
     scheme = priority_scheme(plan)
     impact = urgency = None
-    if scheme.scheme == "matrix":
+    if scheme.scheme == "matrix" and draft.impact and draft.urgency:
         impact, urgency = Level(draft.impact), Level(draft.urgency)
         computed = compute_priority(impact, urgency)
         chosen = Priority(draft.priority_override) if draft.priority_override else computed
+    elif scheme.scheme == "matrix":  # by email: the plan's default, or the one the mail asked for
+        computed = Priority(scheme.default_priority())
+        chosen = Priority(draft.priority_override) if draft.priority_override else computed
     elif scheme.scheme == "severity":
-        computed = chosen = Priority(draft.severity)  # the customer's level is the priority
+        computed = chosen = Priority(draft.severity or scheme.default_priority())  # the customer's level is the priority
     else:
         computed = chosen = Priority(scheme.fixed)
     category = Category(draft.category)
@@ -258,6 +296,8 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         status=Status.NEW,
         feature_state=FeatureState.UNDER_REVIEW if category is Category.FEATURE_REQUEST else None,
         lang=draft.lang,
+        channel=Channel(draft.channel),
+        follow_up_of_id=draft.follow_up_of.id if draft.follow_up_of is not None else None,
         submission_key=draft.submission_key,
         created_at=now,
         updated_at=now,
@@ -275,16 +315,18 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         _event(ticket, None, "best_effort", new="hours_used_up", now=now)
     if chosen != computed:
         _event(ticket, user, "override", old=computed.value, new=chosen.value, now=now,
-               reason=f"impact {impact.value}, urgency {urgency.value}")
+               reason=f"impact {impact.value}, urgency {urgency.value}" if impact else "asked for by email")
+    if draft.follow_up_of is not None:
+        _event(ticket, None, "follow_up", old=draft.follow_up_of.reference, now=now)
     store_files(ticket, user, None, files)
     db.session.execute(delete(SavedDraft).where(SavedDraft.user_id == user.id))
     db.session.execute(
         update(Suggestion).where(Suggestion.draft_key == draft.submission_key, Suggestion.user_id == user.id)
         .values(ticket_id=ticket.id).execution_options(synchronize_session=False)
     )
-    notify.filed(ticket)  # queued in this transaction: the ticket and its mail are saved together
+    notify.filed(ticket, remarks)  # queued in this transaction: the ticket and its mail are saved together
     try:
-        db.session.commit()
+        db.session.commit() if commit else db.session.flush()
     except IntegrityError:
         return _submitted_meanwhile(draft)
     return ticket
@@ -304,7 +346,7 @@ DRAFT_FIELDS = ("category", "subject", "description", "impact", "urgency", "prio
                 "steps_to_reproduce", "affected_account")
 
 
-def save_draft(user: User, draft: TicketDraft) -> None:
+def save_draft(user: User, draft: TicketDraft, commit: bool = True) -> None:
     """Keep what the customer typed for a ticket that could not be filed now."""
     values = {name: (getattr(draft, name) or None) for name in DRAFT_FIELDS}
     # A plan uses one scheme: a severity level (P1-P4) is kept where the matrix's override goes.
@@ -322,7 +364,8 @@ def save_draft(user: User, draft: TicketDraft) -> None:
     for name, value in values.items():
         setattr(saved, name, value)
     saved.saved_at = utcnow()
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def saved_draft(user: User) -> SavedDraft | None:
@@ -378,7 +421,7 @@ def _settle_priority_request(ticket: Ticket, actor: User | None, now: datetime, 
 # --- the conversation and the lifecycle ---------------------------------------
 
 def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files: list = (),
-          now: datetime | None = None) -> Message:
+          now: datetime | None = None, channel: str = Channel.WEB.value, commit: bool = True) -> Message:
     """Add to the conversation. A customer's answer puts the ticket back with the agents;
     an agent's first public answer opens a new ticket."""
     from .attachments import store_files
@@ -397,7 +440,8 @@ def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files
     from .attachments import check_files
 
     check_files(list(files))
-    message = Message(ticket_id=ticket.id, author_id=author.id, body=body, internal=internal, created_at=now)
+    message = Message(ticket_id=ticket.id, author_id=author.id, body=body, internal=internal, created_at=now,
+                      channel=Channel(channel))
     db.session.add(message)
     db.session.flush()
     store_files(ticket, author, message, files)
@@ -410,7 +454,8 @@ def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files
             _set_status(ticket, author, Status.OPEN, now, reason="the customer answered")
     ticket.updated_at = now
     notify.replied(ticket, message)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return message
 
 

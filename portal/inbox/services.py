@@ -232,7 +232,8 @@ def _new_ticket(row, parsed, user, now, follow_up_of: Ticket | None = None) -> s
         priority_override=priority if scheme.scheme == "matrix" else None,
         severity=priority if scheme.scheme == "severity" and priority in scheme.choices()
         and not scheme.level(priority).not_for else None,
-        lang=user.locale or "en", channel=Channel.EMAIL.value, follow_up_of=follow_up_of)
+        lang=user.locale or "en", channel=Channel.EMAIL.value, follow_up_of=follow_up_of,
+        in_reply_to=None if row.message_id.endswith("@portal.invalid>") else row.message_id)
     remarks = [notify.refused_remark(refused)] if refused else []
     if asked and priority != (draft.priority_override or draft.severity):
         remarks.append(_l("You asked for %(p)s, which your plan does not let you choose this way: the ticket has "

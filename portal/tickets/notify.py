@@ -36,7 +36,7 @@ def agents_for(ticket: Ticket) -> list[User]:
 
 
 def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None = None, note: str | None = None,
-          automatic: bool = True):
+          automatic: bool = True, in_reply_to: str | None = None):
     """Queue the mail (the caller's commit sends it). ``automatic``: no person wrote it (not an answer)."""
     if user is None or not user.active:
         return
@@ -47,11 +47,12 @@ def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None
                        link=_link(ticket), reply_hint=_reply_hint(user))
         mail.queue(user.email, f"[{ticket.reference}] {subject()}",
                    render_template("mail/ticket.txt", **context), render_template("mail/ticket.html", **context),
-                   thread=ticket.reference, automatic=automatic)
+                   thread=ticket.reference, automatic=automatic, in_reply_to=in_reply_to)
 
 
-def filed(ticket: Ticket, remarks: list = ()) -> None:
-    """The acknowledgement; ``remarks`` (lazy strings) are added, e.g. the attachments refused."""
+def filed(ticket: Ticket, remarks: list = (), in_reply_to: str | None = None) -> None:
+    """The acknowledgement; ``remarks`` (lazy strings) are added, e.g. the attachments refused;
+    ``in_reply_to``: the customer's mail it answers, so their mail program threads it."""
     def note():
         lines = [_("Priority %(p)s. We answer within your plan's response time.", p=ticket.priority.value)]
         if ticket.follow_up_of is not None:
@@ -61,7 +62,7 @@ def filed(ticket: Ticket, remarks: list = ()) -> None:
 
     _send(ticket.requester, ticket, lambda: _("We received your ticket: %(s)s", s=ticket.subject),
           lambda: _("Thank you. Your reference is %(ref)s; quote it whenever you contact us.", ref=ticket.reference),
-          note=note)
+          note=note, in_reply_to=in_reply_to)
 
 
 def replied(ticket: Ticket, message: Message) -> None:

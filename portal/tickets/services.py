@@ -115,6 +115,7 @@ class TicketDraft:
     # and a ticket without a chosen priority gets the plan's default.
     channel: str = Channel.WEB.value
     follow_up_of: Ticket | None = None  # the closed ticket an answer by email came to
+    in_reply_to: str | None = None  # the Message-ID of the mail it came from: the acknowledgement answers it
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -324,7 +325,7 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         update(Suggestion).where(Suggestion.draft_key == draft.submission_key, Suggestion.user_id == user.id)
         .values(ticket_id=ticket.id).execution_options(synchronize_session=False)
     )
-    notify.filed(ticket, remarks)  # queued in this transaction: the ticket and its mail are saved together
+    notify.filed(ticket, remarks, in_reply_to=draft.in_reply_to)  # queued in this transaction: the ticket and its mail are saved together
     try:
         db.session.commit() if commit else db.session.flush()
     except IntegrityError:

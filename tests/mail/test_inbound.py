@@ -64,6 +64,8 @@ def test_a_customers_mail_becomes_a_ticket_with_its_clock_from_arrival(app, cust
     [ack] = _mail_to("ana@acme.example.com")
     assert ack["Subject"] == f"[{ticket.reference}] We received your ticket: Export fails on Mondays"
     assert ack["Reply-To"] == "support@example.com"
+    row = db.session.get(InboundMessage, result.inbound_id)
+    assert ack["In-Reply-To"] == row.message_id and ack["Auto-Submitted"] == "auto-replied"  # threads with theirs
     assert "Reply to this email to answer" in ack.get_body(("plain",)).get_content()
     row = db.session.get(InboundMessage, result.inbound_id)
     assert row.ticket_id == ticket.id and row.raw.startswith(b"Received:")

@@ -78,6 +78,9 @@ DEFAULTS = {
     "MAIL_MAILBOXES_FILE": None,
     "MAIL_MAX_MESSAGE_MB": 25,  # larger messages are refused with an answer
     "MAIL_SENDER_LIMIT_PER_HOUR": 30,  # more from one address in an hour: a runaway script, not taken
+    # An agent's mail acts as the agent when it answers a notification sent to them, or when the
+    # Authentication-Results header of this server (its authserv-id, e.g. mx.example.com) says pass.
+    "MAIL_AUTHSERV_ID": None,
     # JSON API rate limits (Flask-Limiter notation), per token, or per address without one.
     "API_RATE_LIMIT": "60 per minute",
     "API_RATE_LIMIT_ANONYMOUS": "30 per minute",

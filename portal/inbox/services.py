@@ -169,6 +169,9 @@ def take_as(row: InboundMessage, parsed: ParsedMail, user: User, now: datetime) 
         if ticket is None:
             return _set(row, UNMATCHED, "an agent's mail that answers no ticket (no reference in the subject)",
                         user=user)
+        if not _proven(row, parsed, user):
+            return _set(row, UNMATCHED, "an agent's address, but neither an answer to a mail we sent them nor "
+                                        "authenticated by our mail server (a forged sender?)", user=user)
         internal = mail.note_address().lower() in parsed.recipients
         return _reply(row, parsed, ticket, user, now, internal=internal)
     if not user.role.is_customer:
@@ -177,6 +180,26 @@ def take_as(row: InboundMessage, parsed: ParsedMail, user: User, now: datetime) 
     if ticket is not None and ticket.status is not Status.CLOSED:
         return _reply(row, parsed, ticket, user, now)
     return _new_ticket(row, parsed, user, now, follow_up_of=ticket)
+
+
+def _proven(row: InboundMessage, parsed: ParsedMail, user: User) -> bool:
+    """A From line is easy to forge, and an agent's mail speaks with the agent's powers: it counts
+    only as an answer to a notification we sent to that agent (its Message-ID is a secret only
+    their mailbox holds), or when our own mail server (MAIL_AUTHSERV_ID) vouches for the sender
+    in an Authentication-Results header (DKIM, SPF or DMARC pass)."""
+    ids = list(parsed.in_reply_to) + list(parsed.references)
+    if ids and db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.message_id.in_(ids), func.lower(OutboxMessage.recipient) == user.email.lower())):
+        return True
+    trusted = current_app.config.get("MAIL_AUTHSERV_ID")
+    if not trusted or not row.raw:
+        return False
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(row.raw[:65536])
+    for value in headers.get_all("Authentication-Results") or []:
+        serv_id, _, results = str(value).partition(";")
+        if serv_id.strip().lower() == trusted.lower() and re.search(r"\b(dkim|spf|dmarc)=pass\b", results, re.I):
+            return True
+    return False
 
 
 def _thread(parsed: ParsedMail, user: User) -> Ticket | None:

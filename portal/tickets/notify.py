@@ -23,8 +23,8 @@ def _reply_hint(user: User) -> str:
     """Answering from the mail client works: say so, and how an agent adds an internal note instead."""
     if user.role.is_customer:
         return _("Reply to this email to answer: your message joins the ticket.")
-    return _("Reply to this email to answer the customer, or write to %(note)s (keep the reference in the subject) "
-             "for an internal note.", note=mail.note_address())
+    return _("Reply to this email to answer the customer; to add an internal note instead, send your reply to "
+             "%(note)s.", note=mail.note_address())
 
 
 def agents_for(ticket: Ticket) -> list[User]:

@@ -269,18 +269,40 @@ def test_attachments_follow_the_webs_limits_and_the_refused_are_named(app, custo
 
 def test_agents_answer_and_add_notes_by_email(app, customer):
     ticket = gen_ticket(customer)
-    gen_user(Role.AGENT, email="sam@example.com", name="Sam")
-    reply = inbox.receive(letter("sam@example.com", f"Re: [{ticket.reference}] Export", "Fixed: try again."))
+    agent = gen_user(Role.AGENT, email="sam@example.com", name="Sam")
+    tickets.assign(ticket, agent, agent)
+    tickets.reply(ticket, customer, "Any news?")  # the assignee hears of it by mail
+    theirs = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "sam@example.com")).one()
+    answered = {"In-Reply-To": theirs.message_id}
+    reply = inbox.receive(letter("Sam <SAM@example.com>", f"Re: [{ticket.reference}] Export", "Fixed: try again.",
+                                 headers=answered))
     note = inbox.receive(letter("sam@example.com", f"Re: [{ticket.reference}] Export", "Bug 42 was it.",
-                                to="support+note@example.com"))
+                                to="support+note@example.com", headers=answered))
     assert (reply.outcome, note.outcome) == ("reply", "note")
     db.session.refresh(ticket)
-    assert [(m.body, m.internal) for m in ticket.messages] == [("Fixed: try again.", False), ("Bug 42 was it.", True)]
+    assert [(m.body, m.internal) for m in ticket.messages][1:] == [("Fixed: try again.", False),
+                                                                   ("Bug 42 was it.", True)]
     assert ticket.first_response_at is not None  # the public answer stops the first-response clock
     to_customer = [m["Subject"] for m in _mail_to("ana@acme.example.com")]
     assert any("New answer" in s for s in to_customer) and not any("Bug 42" in m for m in queued_mail())
     stray = inbox.receive(letter("sam@example.com", "Lunch?", "Anyone?"))
     assert stray.outcome == "unmatched"
+
+
+def test_a_forged_agent_address_never_speaks_for_the_agent(app, customer):
+    ticket = gen_ticket(customer)
+    gen_user(Role.AGENT, email="sam@example.com")
+    forged = inbox.receive(letter("sam@example.com", f"Re: [{ticket.reference}]", "Closing this, bye."))
+    assert forged.outcome == "unmatched" and "forged" in db.session.get(InboundMessage, forged.inbound_id).reason
+    db.session.refresh(ticket)
+    assert ticket.messages == []
+    # Our own mail server vouches for the sender: the mail counts (another server's header does not).
+    app.config["MAIL_AUTHSERV_ID"] = "mx.example.com"
+    other = {"Authentication-Results": "mx.evil.example; dkim=pass header.d=example.com"}
+    assert inbox.receive(letter("sam@example.com", f"[{ticket.reference}]", "Hi.", headers=other)).outcome == \
+        "unmatched"
+    ours = {"Authentication-Results": "mx.example.com; dkim=pass header.d=example.com; spf=pass"}
+    assert inbox.receive(letter("sam@example.com", f"[{ticket.reference}]", "Real.", headers=ours)).outcome == "reply"
 
 
 def test_html_only_and_malformed_mail_still_make_tickets(app, customer):

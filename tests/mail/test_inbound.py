@@ -209,6 +209,15 @@ def test_a_message_over_the_limit_is_refused_with_an_answer(app, customer):
     assert db.session.get(InboundMessage, result.inbound_id).raw is None  # only the headers are kept
 
 
+def test_a_50_mb_message_is_refused_at_the_default_limit(app, customer):
+    assert app.config["MAIL_MAX_MESSAGE_MB"] == 25
+    huge = letter("ana@acme.example.com", "Full disk image", "Here it is.",
+                  attachments=[("disk.zip", "application/zip", b"PK" + bytes(38 * 2**20))])  # over 50 MB in base64
+    assert len(huge) > 50 * 2**20
+    assert inbox.receive(huge).outcome == "refused" and _tickets() == []
+    assert "we take messages of up to 25 MB" in _mail_to("ana@acme.example.com")[0].get_body(("plain",)).get_content()
+
+
 def test_over_the_quota_it_is_kept_as_a_draft_and_the_answer_says_why(make_app, now):
     from tests.plans.conftest import EXAMPLES
 

@@ -50,7 +50,30 @@ def seed_demo(now: datetime | None = None) -> bool:
     _demo_tickets(now)
     _demo_onboarding(now)
     _demo_analytics(now)
+    _demo_email(now)
     return True
+
+
+def _demo_email(now: datetime) -> None:
+    """The email channel: Acme registered its mail domain, Ana filed a ticket by email, and a
+    stranger's question waits in Unmatched email (as `portal mail fetch` would have taken them)."""
+    from email.message import EmailMessage
+
+    from .inbox.services import receive
+
+    services.add_domain(services.organization_by_name("Acme Logistics"), "acme.example.com")
+    for n, (sender, subject, body) in enumerate([
+        ("Ana Customer <customer@acme.example.com>", "Labels print blank since this morning",
+         "Hello,\n\nSince this morning every shipping label prints blank on the Zebra printers of the London "
+         "warehouse. The preview looks right.\n\nThanks,\nAna"),
+        ("Jordan Lee <jordan.lee@mail.example.org>", "Do you support single sign-on?",
+         "Hi, we are evaluating the product for our team. Can users sign in with our Okta accounts?"),
+    ]):
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = sender, "support@portal.example.com", subject
+        message["Message-ID"] = f"<demo-{n}-{now:%Y%m%d}@mail.example.org>"
+        message.set_content(body)
+        receive(bytes(message), source="demo", now=now - timedelta(hours=3 - n))
 
 
 def _demo_onboarding(now: datetime) -> None:

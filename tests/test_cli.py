@@ -54,7 +54,8 @@ def test_seed_demo_loads_once_and_prints_the_accounts(runner, app, now):
     from portal.tickets.models import Ticket
 
     tickets = db.session.scalars(select(Ticket)).all()
-    assert len(tickets) == 19 and all(t.first_response_due for t in tickets)
+    assert len(tickets) == 20 and all(t.first_response_due for t in tickets)
+    assert [t.subject for t in tickets if t.channel.value == "email"] == ["Labels print blank since this morning"]
     assert sum(t.status.value == "closed" for t in tickets) == 14  # seven weeks of history, two a week
     # Acme evaluated Premium on a trial before going live, and moves to Premium next month.
     from portal.plans import history

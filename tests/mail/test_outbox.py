@@ -209,3 +209,31 @@ def test_portal_worker_delivers_until_sigterm(make_app, smtp, tmp_path, database
             worker.communicate()
     assert worker.returncode == 0, output
     assert "Sent 1, retrying 0 later, given up on 0." in output
+
+
+def test_admins_see_failed_mail_and_send_it_again_or_discard_it(mail_app, smtp, now):
+    from tests.conftest import AuthActions, IsolatedClient, csrf_token
+
+    mail_app.test_client_class = IsolatedClient
+    client = mail_app.test_client()
+    auth = AuthActions(client)
+    smtp.refuse["user0@example.com"] = "550 5.1.1 No such user"
+    smtp.refuse["user1@example.com"] = "550 5.1.1 No such user"
+    _queue(2)
+    outbox.deliver_due(now=now)
+    first, second = _rows()
+    auth.login(gen_user(Role.AGENT).email)
+    assert client.get("/agent/email/outbox").status_code == 403
+    auth.logout()
+    auth.login(gen_user(Role.ADMIN).email)
+    page = client.get("/agent/email/outbox").get_data(as_text=True)
+    assert "user0@example.com" in page and "550 5.1.1 No such user" in page
+    assert client.post(f"/agent/email/outbox/{first.id}/retry").status_code == 400  # no CSRF token
+    token = csrf_token(client, "/agent/email/outbox")
+    assert client.post(f"/agent/email/outbox/{first.id}/retry", data={"csrf_token": token}).status_code == 302
+    assert client.post(f"/agent/email/outbox/{second.id}/discard", data={"csrf_token": token}).status_code == 302
+    again = client.post(f"/agent/email/outbox/{second.id}/discard", data={"csrf_token": token}, follow_redirects=True)
+    assert "no longer waiting" in again.get_data(as_text=True)
+    smtp.refuse.clear()
+    assert outbox.deliver_due(now=now + timedelta(minutes=1)) == outbox.Report(sent=1)
+    assert outbox.counts() == {"sent": 1, "discarded": 1}

@@ -10,7 +10,7 @@ from sqlalchemy import case, distinct, extract, func, literal_column, select
 from ..auth.models import utcnow
 from ..extensions import db
 from ..kb.models import ArticleVote
-from ..tickets.models import Suggestion, Ticket, TicketEvent
+from ..tickets.models import Channel, Suggestion, Ticket, TicketEvent
 
 
 def _monday(column):
@@ -203,6 +203,26 @@ def backlog_by_week(since: datetime) -> list[tuple[str, int, int]]:
     weeks = sorted({str(k) for k in filed} | {str(k) for k in closed})
     filed, closed = {str(k): v for k, v in filed.items()}, {str(k): v for k, v in closed.items()}
     return [(w, filed.get(w, 0), closed.get(w, 0)) for w in weeks]
+
+
+@dataclass
+class ChannelWeek:
+    week: str  # its Monday
+    web: int = 0  # filed on the portal's form
+    email: int = 0  # mail to support
+    api: int = 0  # through the JSON API
+
+
+def channels_by_week(since: datetime) -> list[ChannelWeek]:
+    """Tickets filed per week, by how they reached us."""
+    week = _monday(Ticket.created_at)
+    weeks: dict[str, ChannelWeek] = {}
+    for label, channel, count in db.session.execute(select(week, Ticket.channel, func.count())
+                                                    .where(Ticket.created_at >= since)
+                                                    .group_by(week, Ticket.channel)):
+        row = weeks.setdefault(str(label), ChannelWeek(str(label)))
+        setattr(row, Channel(channel).value, count)
+    return [weeks[k] for k in sorted(weeks)]
 
 
 def window(days: int | str | None) -> tuple[int, datetime]:

@@ -215,6 +215,7 @@ def analytics():
     return render_template(
         "agent/analytics.html", days=days, weeks=figures.deflection_by_week(since), articles=figures.articles(since),
         search=figures.searches(since), sla=figures.sla_compliance(since), backlog=figures.backlog_by_week(since),
+        channels=figures.channels_by_week(since),
         onboarding=scores_by_month(since), program_scores=SCORES,
         staff=current_user.role in (Role.AGENT, Role.ADMIN),
     )
@@ -265,6 +266,9 @@ def analytics_csv(section):
     elif section == "backlog":
         writer.writerow(["week", "filed", "closed"])
         writer.writerows(figures.backlog_by_week(since))
+    elif section == "channels":
+        writer.writerow(["week", "web", "email", "api"])
+        writer.writerows([w.week, w.web, w.email, w.api] for w in figures.channels_by_week(since))
     else:
         abort(404)
     return Response(out.getvalue(), mimetype="text/csv",

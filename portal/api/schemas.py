@@ -17,6 +17,7 @@ Priority = Literal["P1", "P2", "P3", "P4"]
 Status = Literal["new", "open", "waiting_on_customer", "solved", "closed"]
 ArticleType = Literal["guide", "faq", "tutorial", "api"]
 Lang = Literal["en", "es"]
+Channel = Literal["web", "email", "api"]
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -169,6 +170,7 @@ class MessageOut(BaseModel):
     body: str
     internal: bool
     created_at: datetime
+    channel: Channel = Field(description="How it reached us: web (the portal's pages), email or api.")
     attachments: list[AttachmentOut]
 
 
@@ -202,6 +204,8 @@ class TicketOut(BaseModel):
     best_effort: bool = Field(description="Served on a best-effort basis: no guaranteed response time, no clock.")
     auto_close_at: datetime | None = Field(
         description="While waiting on the customer, or solved and awaiting confirmation: when it closes by itself.")
+    channel: Channel = Field(description="How the ticket was filed: web (the portal's form), email (mail to "
+                                         "support) or api.")
     url: str = Field(description="The ticket's page in the portal.")
 
 

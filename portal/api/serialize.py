@@ -50,7 +50,7 @@ def _ticket_fields(ticket) -> dict:
         next_update_due=utc(ticket.next_update_due) if ticket.first_response_at and not ticket.best_effort else None,
         best_effort=bool(ticket.best_effort),
         auto_close_at=utc(tickets.autoclose_due(ticket)),
-        url=url_for("tickets.detail", reference=ticket.reference, _external=True),
+        url=url_for("tickets.detail", reference=ticket.reference, _external=True), channel=ticket.channel.value,
     )
 
 
@@ -66,7 +66,7 @@ def attachment(ticket, item) -> AttachmentOut:
 
 def message(item) -> MessageOut:
     return MessageOut(id=item.id, author=item.author.name, body=item.body, internal=item.internal,
-                      created_at=utc(item.created_at),
+                      created_at=utc(item.created_at), channel=item.channel.value,
                       attachments=[attachment(item.ticket, a) for a in item.attachments])
 
 

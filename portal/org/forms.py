@@ -33,3 +33,10 @@ class PlanChangeForm(FlaskForm):
 
 class GoLiveForm(FlaskForm):
     go_live = DayField(_l("Go-live date"), validators=[InputRequired(_l("Enter the go-live date."))])
+
+
+class DomainForm(FlaskForm):
+    """A mail domain to register; portal.auth.services.add_domain checks and normalizes it."""
+
+    domain = StringField(_l("Mail domain"), validators=[InputRequired(_l("Enter a mail domain, like example.com."))],
+                         render_kw={"maxlength": 253, "autocomplete": "off", "spellcheck": "false"})

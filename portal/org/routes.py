@@ -1,5 +1,6 @@
 """The organization page: its plan in force and what changes next, the targets and hours, the quota,
-the support-hours balance and ledger; for admins the plan history and the forms that change it."""
+the support-hours balance and ledger, its mail domains; for admins the plan history and the forms
+that change it and the domains."""
 
 from datetime import date, timedelta
 
@@ -7,13 +8,14 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..auth import services as accounts
 from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
 from ..extensions import db
 from ..plans import history, hours, services
 from ..tickets import billing
 from . import bp
-from .forms import GoLiveForm, PlanChangeForm
+from .forms import DomainForm, GoLiveForm, PlanChangeForm
 
 UPCOMING_DAYS = 60
 
@@ -33,6 +35,11 @@ def _sees_hours() -> bool:
     return current_user.role in (Role.CUSTOMER_ADMIN, Role.AGENT, Role.ADMIN)
 
 
+def _sees_domains() -> bool:
+    """Who manages the organization's users sees its mail domains; plain customers do not."""
+    return current_user.role in (Role.CUSTOMER_ADMIN, Role.AGENT, Role.ADMIN)
+
+
 def _admin_organization(org_id: int) -> Organization:
     """The organization an admin changes: others get what they get on its page (404), then 403."""
     organization = _organization(org_id)
@@ -48,7 +55,8 @@ def page(org_id=None):
     return _page(_organization(org_id), own=org_id is None)
 
 
-def _page(organization: Organization, own: bool = False, change_form=None, go_live_form=None, status: int = 200):
+def _page(organization: Organization, own: bool = False, change_form=None, go_live_form=None, domain_form=None,
+          status: int = 200):
     now = utcnow()
     entry = services.entry_in_force(organization, now)
     plan = services.get_plan(entry.plan) if entry else None
@@ -68,6 +76,7 @@ def _page(organization: Organization, own: bool = False, change_form=None, go_li
         change_form = change_form or PlanChangeForm(formdata=None)
         change_form.plan.choices = [(key, p.name) for key, p in services.all_plans().items()]
         go_live_form = go_live_form or GoLiveForm(formdata=None, go_live=organization.started_on)
+        domain_form = domain_form or DomainForm(formdata=None)
     return render_template(
         "org/page.html", organization=organization, plan=plan, entry=entry, calendar=calendar,
         closed_days=closed_days, quota=services.quota(organization, now), balance=balance,
@@ -75,6 +84,7 @@ def _page(organization: Organization, own: bool = False, change_form=None, go_li
         next_change=history.next_change(organization, now), plan_name=history.plan_name,
         entries=services.history(organization) if admin else None, change_form=change_form,
         go_live_form=go_live_form, own=own, today=services.local_day(organization, now),
+        domains=organization.domains if _sees_domains() else None, domain_form=domain_form,
     ), status
 
 
@@ -117,6 +127,38 @@ def set_go_live(org_id):
             flash(_("Go-live date set to %(date)s.", date=organization.started_on.isoformat()), "success")
             return redirect(url_for("org.page", org_id=organization.id, _anchor="plan-history"))
     return _page(organization, go_live_form=form, status=422)
+
+
+@bp.post("/org/<int:org_id>/domains")
+@login_required
+def add_domain(org_id):
+    """Admins: register a mail domain; the page comes back with the typed text on an error."""
+    organization = _admin_organization(org_id)
+    form = DomainForm()
+    if form.validate_on_submit():
+        try:
+            row = accounts.add_domain(organization, form.domain.data)
+        except DomainError as exc:
+            _rule_broken(form, exc, "domain")
+        else:
+            flash(_("Mail domain %(domain)s registered.", domain=row.domain), "success")
+            return redirect(url_for("org.page", org_id=organization.id, _anchor="mail-domains"))
+    return _page(organization, domain_form=form, status=422)
+
+
+@bp.post("/org/<int:org_id>/domains/<domain>/remove")
+@login_required
+def remove_domain(org_id, domain):
+    """Admins: remove a mail domain (its accounts stay; new mail from there waits as unmatched)."""
+    organization = _admin_organization(org_id)
+    try:
+        accounts.remove_domain(organization, domain)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Mail domain %(domain)s removed.", domain=domain), "success")
+    return redirect(url_for("org.page", org_id=organization.id, _anchor="mail-domains"))
 
 
 def _period_day():

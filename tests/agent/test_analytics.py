@@ -1,6 +1,7 @@
 """Analytics from recorded events: deflection per week and article, votes, searches, SLA, backlog."""
 
 import csv
+import re
 import io
 from datetime import datetime, timedelta
 
@@ -177,3 +178,37 @@ def test_onboarding_scores_on_the_page_and_in_csv(app, client, auth, now):
     assert page.count('id="onboarding-title"') == 1 and "<title>Analytics" in page
     rows = list(csv.reader(io.StringIO(client.get("/agent/analytics/onboarding.csv?days=30").get_data(as_text=True))))
     assert rows[0][:3] == ["month", "sessions_rated", "session_rating"] and rows[1][1:3] == ["2", "4.5"]
+
+
+@pytest.mark.instants
+def test_tickets_by_channel_per_week_on_the_page_and_in_csv(app, client, auth, now):
+    customer = gen_user(Role.CUSTOMER)
+    last_week = now - timedelta(days=7)
+    gen_ticket(customer, now=now)
+    gen_ticket(customer, now=now, channel="email")
+    gen_ticket(customer, now=now, channel="email")
+    gen_ticket(customer, now=now, channel="api")
+    gen_ticket(customer, now=last_week)
+    gen_ticket(customer, now=now - timedelta(days=400))  # before the window
+    this_monday = (now.date() - timedelta(days=now.weekday())).isoformat()
+    last_monday = (last_week.date() - timedelta(days=last_week.weekday())).isoformat()
+    weeks = analytics.channels_by_week(now - timedelta(days=30))
+    assert [(w.week, w.web, w.email, w.api) for w in weeks] == [(last_monday, 1, 0, 0), (this_monday, 1, 2, 1)]
+
+    auth.login(gen_user(Role.AGENT).email)
+    page = client.get("/agent/analytics?days=30").get_data(as_text=True)
+    section = re.search(r'aria-labelledby="channels-title".*?</section>', page, re.S).group(0)
+    assert "Tickets by channel" in section and '<svg class="chart"' in section
+    assert f"<tr><td>{this_monday}</td><td>1</td><td>2</td><td>1</td></tr>" in section
+    assert f"<title>Email, {this_monday}: 2</title>" in section and f"<title>API, {this_monday}: 1</title>" in section
+    assert 'href="/agent/analytics/channels.csv?days=30"' in section
+    rows = list(csv.reader(io.StringIO(client.get("/agent/analytics/channels.csv?days=30").get_data(as_text=True))))
+    assert rows == [["week", "web", "email", "api"], [last_monday, "1", "0", "0"], [this_monday, "1", "2", "1"]]
+
+
+def test_no_tickets_no_channel_table(app, client, auth):
+    auth.login(gen_user(Role.WRITER).email)
+    section = re.search(r'aria-labelledby="channels-title".*?</section>',
+                        client.get("/agent/analytics").get_data(as_text=True), re.S).group(0)
+    assert "No tickets in this period." in section and "<table" not in section
+    assert client.get("/agent/analytics/channels.csv").get_data(as_text=True).strip() == "week,web,email,api"

@@ -178,3 +178,20 @@ def test_the_queue_marks_an_open_priority_request(app, client, auth, now):
     assert "asked" not in re.search(rf'data-ref="{other.reference}".*?</tr>', page, re.S).group(0)
     priorities.decide(asked, agent, request.id, accept=False)
     assert "P2 asked" not in client.get("/agent/").get_data(as_text=True)
+
+
+def test_the_queue_marks_tickets_that_came_by_email_or_the_api(app, client, auth, now):
+    customer = gen_user(Role.CUSTOMER, org=gen_org(plan="premium", timezone="UTC"))
+    web = _ticket(customer, now, subject="Filed on the form")
+    mailed = _ticket(customer, now, subject="Sent by mail", channel="email")
+    scripted = _ticket(customer, now, subject="From the monitoring", channel="api")
+    auth.login(gen_user(Role.AGENT).email)
+    for page in (client.get("/agent/").get_data(as_text=True),
+                 client.get("/agent/?status=active", headers={"HX-Request": "true"}).get_data(as_text=True)):
+        def row(ticket):
+            return re.search(rf'data-ref="{ticket.reference}".*?</tr>', page, re.S).group(0)
+
+        # Words, not an icon: screen readers and the colour-blind read the same marker.
+        assert '<span class="channel-flag">by email</span>' in row(mailed)
+        assert '<span class="channel-flag">through the API</span>' in row(scripted)
+        assert "channel-flag" not in row(web)

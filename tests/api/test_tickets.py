@@ -214,3 +214,33 @@ def test_files_download_with_the_token_and_internal_ones_stay_internal(app, api)
     assert_problem(api(gen_user(Role.CUSTOMER)).get(shared["url"].replace("http://localhost", "")), 404)
     other = gen_ticket(customer)
     assert_problem(client.get(f"/api/v1/tickets/{other.reference}/attachments/{shared['id']}"), 404)
+
+
+def test_each_ticket_and_message_says_its_channel(app, api):
+    from tests.conftest import AuthActions, csrf_token
+
+    customer = gen_user(Role.CUSTOMER)
+    client = api(customer)
+    filed = client.post("/api/v1/tickets", json=GOOD)
+    assert filed.status_code == 201 and filed.get_json()["channel"] == "api"
+    reference = filed.get_json()["reference"]
+    assert client.post(f"/api/v1/tickets/{reference}/replies", json={"body": "The log is attached now."}
+                       ).status_code == 201
+
+    browser = app.test_client()  # the same customer on the new-ticket form
+    AuthActions(browser).login(customer.email)
+    response = browser.post("/tickets/new", data={
+        "csrf_token": csrf_token(browser, "/tickets/new"), "draft_key": "w" * 24, "category": "question",
+        "subject": "Where is the invoice list?", "description": "I cannot find last month's invoices anywhere.",
+        "impact": "medium", "urgency": "medium"})
+    assert response.status_code == 302
+    on_the_web = db.session.scalar(select(Ticket).where(Ticket.subject == "Where is the invoice list?"))
+    by_mail = gen_ticket(customer, subject="Sent by mail", channel="email")
+    answer(on_the_web)  # an agent's reply on the ticket page
+
+    listed = {t["reference"]: t["channel"] for t in client.get("/api/v1/tickets").get_json()["items"]}
+    assert listed == {reference: "api", on_the_web.reference: "web", by_mail.reference: "email"}
+    detail = client.get(f"/api/v1/tickets/{reference}").get_json()
+    assert detail["channel"] == "api" and [m["channel"] for m in detail["messages"]] == ["api"]
+    detail = client.get(f"/api/v1/tickets/{on_the_web.reference}").get_json()
+    assert detail["channel"] == "web" and [m["channel"] for m in detail["messages"]] == ["web"]

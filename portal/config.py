@@ -78,6 +78,8 @@ DEFAULTS = {
     "MAIL_MAILBOXES_FILE": None,
     "MAIL_MAX_MESSAGE_MB": 25,  # larger messages are refused with an answer
     "MAIL_SENDER_LIMIT_PER_HOUR": 30,  # more from one address in an hour: a runaway script, not taken
+    "MAIL_MAX_FAILURES": 5,  # a message whose processing failed this often waits for an agent instead
+    "MAIL_NEW_ACCOUNTS_PER_DAY": 20,  # accounts made from one registered domain's mail per day, at most
     # An agent's mail acts as the agent when it answers a notification sent to them, or when the
     # Authentication-Results header of this server (its authserv-id, e.g. mx.example.com) says pass.
     "MAIL_AUTHSERV_ID": None,

@@ -16,7 +16,7 @@ from ..mail.cli import mail_cli
 from . import services
 
 EX_TEMPFAIL = 75  # sysexits.h: "try again later", which Postfix and every MTA understand
-EX_CONFIG = 78
+EX_DATAERR = 65  # "the input data was incorrect": an MTA bounces it
 
 
 def _mailboxes(names=()) -> list[imap.Mailbox]:
@@ -112,10 +112,15 @@ def receive_command(source):
     (Postfix: a pipe transport running `portal mail receive`). Exits 0 once it is stored (a ticket,
     a reply, or a row saying why not) and 75 when it cannot be taken now, so the mail server keeps
     it and tries again."""
-    raw = sys.stdin.buffer.read()
+    # Read at most one byte over the limit (enough to know it is too large, and its headers), then
+    # let the rest run through without keeping it: a mail server may pipe gigabytes.
+    limit = current_app.config["MAIL_MAX_MESSAGE_MB"] * 2**20
+    raw = sys.stdin.buffer.read(limit + 1)
+    while len(raw) > limit and sys.stdin.buffer.read(2**20):
+        pass
     if not raw.strip():
         click.echo("No message on standard input.", err=True)
-        sys.exit(EX_TEMPFAIL)
+        sys.exit(EX_DATAERR)
     result = services.receive(raw, source=source)
     if result.retry:
         click.echo("Could not take the message now; the mail server should try again later.", err=True)

@@ -15,6 +15,9 @@ from ..tickets.models import Message, Ticket
 TICKET, REPLY, NOTE, FOLLOW_UP, DRAFT = "ticket", "reply", "note", "follow_up", "draft"
 UNMATCHED, ASSIGNED, DISCARDED = "unmatched", "assigned", "discarded"
 IGNORED, BOUNCE, REFUSED, RATE_LIMITED = "ignored", "bounce", "refused", "rate_limited"
+# Taking it failed (a bug, a value the database refuses): tried again at each run, and after
+# MAIL_MAX_FAILURES it waits as UNMATCHED, its original kept, instead of coming back forever.
+FAILING = "failing"
 
 
 class InboundMessage(db.Model):
@@ -33,6 +36,7 @@ class InboundMessage(db.Model):
     size: Mapped[int] = mapped_column(default=0)
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)  # the whole message (None when refused as too large)
     outcome: Mapped[str] = mapped_column(String(20))
+    failures: Mapped[int] = mapped_column(default=0)
     reason: Mapped[str | None] = mapped_column(Text)  # why, for the agents (and the log)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)

@@ -22,12 +22,17 @@ def _base() -> str:
     return current_app.config["BASE_URL"].rstrip("/")
 
 
-def _answer(row: InboundMessage, locale: str | None, subject, lines, thread: str | None = None) -> None:
+def _answer(row: InboundMessage, locale: str | None, subject, lines, thread: str | None = None,
+            to: str | None = None) -> None:
+    """To the sender, or ``to``: the customer an agent assigned the mail to (never the stranger)."""
+    recipient = to or row.from_address
+    if not recipient:
+        return
     with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         original = row.subject or _("(no subject)")
         body = "\n\n".join(str(line()) if callable(line) else str(line) for line in lines)
-        mail.queue(row.from_address, subject(original), body + "\n\n-- \nPortal · " + _("Self-service support"),
-                   thread=thread, in_reply_to=row.message_id)
+        mail.queue(recipient, subject(original), body + "\n\n-- \nPortal · " + _("Self-service support"),
+                   thread=thread, in_reply_to=row.message_id if recipient == row.from_address else None)
 
 
 def unmatched(row: InboundMessage, now: datetime) -> None:
@@ -70,17 +75,20 @@ def files_refused(row: InboundMessage, user, ticket, refused: list[tuple[str, st
     _answer(row, user.locale or ticket.lang, lambda s: f"[{ticket.reference}] " + _("Files not attached: %(s)s", s=s),
             [lambda: _("Hello %(name)s,", name=user.name),
              lambda: _("Your answer joined ticket %(ref)s.", ref=ticket.reference), refused_remark(refused),
-             f"{_base()}/tickets/{ticket.reference}"], thread=ticket.reference)
+             f"{_base()}/tickets/{ticket.reference}"], thread=ticket.reference, to=user.email)
 
 
-def kept_as_draft(row: InboundMessage, user, refusal) -> None:
+def kept_as_draft(row: InboundMessage, user, refusal, kept: bool = True) -> None:
     """Over the quota, the plan ended, or the prepaid hours used up: kept as a draft, and why."""
     _answer(row, user.locale, lambda s: _("Not filed yet: %(s)s", s=s), [
         lambda: _("Hello %(name)s,", name=user.name),
         lambda: _("Your email was not filed as a ticket: %(reason)s", reason=text(refusal.message)),
-        lambda: _("It is kept as a draft: sign in and open %(link)s to file it when you can, or ask your account "
-                  "manager about your plan.", link=f"{_base()}/tickets/new"),
-    ])
+        (lambda: _("It is kept as a draft: sign in and open %(link)s to file it when you can, or ask your account "
+                   "manager about your plan.", link=f"{_base()}/tickets/new")) if kept else
+        (lambda: _("Your account already keeps another draft at %(link)s, so this email is not saved there: send "
+                   "it again once you can file tickets, or ask your account manager about your plan.",
+                   link=f"{_base()}/tickets/new")),
+    ], to=user.email)
 
 
 def too_large(row: InboundMessage, limit: int) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from email import policy
-from email.utils import parsedate_to_datetime
+from email.utils import parseaddr, parsedate_to_datetime
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -35,15 +35,16 @@ from ..tickets import services as tickets
 from ..tickets.attachments import Upload, inspect, limits
 from ..tickets.models import Channel, Status, Ticket
 from . import notify
-from .models import (ASSIGNED, BOUNCE, DISCARDED, DRAFT, FOLLOW_UP, IGNORED, NOTE, RATE_LIMITED, REFUSED, REPLY,
-                     TICKET, UNMATCHED, InboundMessage)
+from .models import (ASSIGNED, BOUNCE, DISCARDED, DRAFT, FAILING, FOLLOW_UP, IGNORED, NOTE, RATE_LIMITED, REFUSED,
+                     REPLY, TICKET, UNMATCHED, InboundMessage)
 
 log = logging.getLogger(__name__)
 
 REFERENCE_IN_SUBJECT = re.compile(r"\[(\d{4}-\d{5,})\]")
 # "Re:", "RE:", "Fwd:", "RV:" (Spanish Outlook), "AW:"/"WG:" (German), "TR:" (French), repeated.
 REPLY_PREFIXES = re.compile(r"^\s*(?:(?:re|fw|fwd|rv|aw|wg|tr|sv|vs)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
-PRIORITY_LINE = re.compile(r"^\s*(?:priority|prioridad)\s*:\s*(P[1-4])\b", re.IGNORECASE | re.MULTILINE)
+PRIORITY_LINE = re.compile(r"^[ \t]*(?:priority|prioridad)[ \t]*:[ \t]*(P[1-4])\b", re.IGNORECASE | re.MULTILINE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SHORTENED = _l("(Shortened: the whole message is in the original email.)")
 
 
@@ -57,22 +58,54 @@ class Result:
 
 def receive(raw: bytes, source: str = "pipe", now: datetime | None = None) -> Result:
     """Take one message. Never raises: what cannot be done now comes back with ``retry``."""
+    now = now or utcnow()
     try:
-        return _receive(raw, source, now or utcnow())
-    except Exception:  # the database went away, or a bug: the message stays where it is
+        return _receive(raw, source, now)
+    except Exception as exc:  # the database went away, or a bug: the message stays where it is
         log.exception("could not take a message from %s; it is left for the next run", source)
         db.session.rollback()
+        _count_failure(raw, source, now, exc)
         return Result("error", retry=True)
 
 
-def _receive(raw: bytes, source: str, now: datetime) -> Result:
-    limit = current_app.config["MAIL_MAX_MESSAGE_MB"] * 2**20
+def _parsed(raw: bytes) -> tuple[ParsedMail | None, str]:
+    """The message parsed (None when too large to), and its key: its Message-ID, or a digest."""
+    digest = f"<sha256-{hashlib.sha256(raw).hexdigest()}@portal.invalid>"
     try:
-        parsed = parse(raw, max_bytes=limit)
+        parsed = parse(raw, max_bytes=current_app.config["MAIL_MAX_MESSAGE_MB"] * 2**20)
     except MessageTooLarge:
-        return _too_large(raw, source, now, limit)
-    key = parsed.message_id or f"<sha256-{hashlib.sha256(raw).hexdigest()}@portal.invalid>"
-    row = InboundMessage(message_id=key[:255], source=source[:80], received_at=arrival(raw, now), processed_at=now,
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(raw[:65536])
+        return None, (" ".join(str(headers.get("Message-ID", "")).split()) or digest)[:255]
+    return parsed, (parsed.message_id or digest)[:255]
+
+
+def _count_failure(raw: bytes, source: str, now: datetime, exc: Exception) -> None:
+    """Remember that taking this message failed (when the database still answers), so that it
+    stops coming back after MAIL_MAX_FAILURES and waits for an agent instead."""
+    try:
+        parsed, key = _parsed(raw)
+        row = db.session.scalar(select(InboundMessage).where(InboundMessage.message_id == key))
+        if row is None:
+            row = InboundMessage(message_id=key, source=source[:80], received_at=now, size=len(raw), raw=raw,
+                                 failures=0,
+                                 from_address=parsed.from_address if parsed else None,
+                                 from_name=parsed.from_name if parsed else "",
+                                 subject=(parsed.subject if parsed else "")[:400], outcome=FAILING)
+            db.session.add(row)
+        if row.outcome == FAILING:
+            row.failures += 1
+            row.processed_at = now
+            row.reason = f"{type(exc).__name__}: {exc}"[:2000]
+        db.session.commit()
+    except Exception:  # the database itself is away: nothing to remember it in
+        db.session.rollback()
+
+
+def _receive(raw: bytes, source: str, now: datetime) -> Result:
+    parsed, key = _parsed(raw)
+    if parsed is None:
+        return _too_large(raw, source, now, key)
+    row = InboundMessage(message_id=key, source=source[:80], received_at=arrival(raw, now), processed_at=now,
                          from_address=parsed.from_address, from_name=parsed.from_name[:200],
                          subject=parsed.subject[:400], size=len(raw), raw=raw, outcome="pending")
     duplicate = _claim(row)
@@ -88,6 +121,17 @@ def _receive(raw: bytes, source: str, now: datetime) -> Result:
 def _claim(row: InboundMessage) -> Result | None:
     """Insert the message's row; if the Message-ID is known, it was taken before: say so."""
     known = db.session.scalar(select(InboundMessage).where(InboundMessage.message_id == row.message_id))
+    if known is not None and known.outcome == FAILING:
+        if known.failures >= current_app.config["MAIL_MAX_FAILURES"]:
+            known.outcome = UNMATCHED
+            known.reason = f"could not be taken after {known.failures} tries: {known.reason}"[:2000]
+            db.session.commit()
+            log.error("mail %s failed %d times; it waits in Unmatched email", known.message_id, known.failures)
+            return Result(UNMATCHED, known.id)
+        row.failures = known.failures  # this try replaces the record of the failed ones
+        db.session.delete(known)
+        db.session.flush()
+        known = None
     if known is None:
         db.session.add(row)
         try:
@@ -149,9 +193,9 @@ def _route(row: InboundMessage, parsed: ParsedMail, now: datetime) -> str:
         return _set(row, RATE_LIMITED, f"more than {current_app.config['MAIL_SENDER_LIMIT_PER_HOUR']} messages "
                                        "from this address in an hour")
     if user is None:
-        user = _account_for_domain(sender, parsed.from_name)
+        user, why_not = _account_for_domain(row, sender, parsed.from_name, now)
         if user is None:
-            _set(row, UNMATCHED, "no account has this address, and its domain belongs to no organization")
+            _set(row, UNMATCHED, why_not)
             notify.unmatched(row, now)
             return UNMATCHED
     elif user.email_bouncing_at is not None:
@@ -164,7 +208,9 @@ def _route(row: InboundMessage, parsed: ParsedMail, now: datetime) -> str:
 def take_as(row: InboundMessage, parsed: ParsedMail, user: User, now: datetime) -> str:
     """The message is ``user``'s: a reply or note on the ticket it answers, else a new ticket."""
     row.user_id = user.id
-    ticket = _thread(parsed, user)
+    ticket, other = _thread(parsed, user)
+    if ticket is None and other:
+        return _set(row, UNMATCHED, f"an answer to a mail about {other.split(':')[0]}, not about a ticket", user=user)
     if user.role in (Role.AGENT, Role.ADMIN):
         if ticket is None:
             return _set(row, UNMATCHED, "an agent's mail that answers no ticket (no reference in the subject)",
@@ -177,6 +223,12 @@ def take_as(row: InboundMessage, parsed: ParsedMail, user: User, now: datetime) 
     if not user.role.is_customer:
         return _set(row, UNMATCHED, f"a {user.role.value}'s mail: only customers file tickets and agents answer",
                     user=user)
+    if ticket is not None and ticket.status is Status.CLOSED:
+        # The follow-up already opened for it takes later answers to the old thread too.
+        follow_up = db.session.scalar(tickets.visible_tickets(user).where(
+            Ticket.follow_up_of_id == ticket.id, Ticket.status != Status.CLOSED).order_by(Ticket.id.desc()).limit(1))
+        if follow_up is not None:
+            return _reply(row, parsed, follow_up, user, now)
     if ticket is not None and ticket.status is not Status.CLOSED:
         return _reply(row, parsed, ticket, user, now)
     return _new_ticket(row, parsed, user, now, follow_up_of=ticket)
@@ -185,44 +237,69 @@ def take_as(row: InboundMessage, parsed: ParsedMail, user: User, now: datetime) 
 def _proven(row: InboundMessage, parsed: ParsedMail, user: User) -> bool:
     """A From line is easy to forge, and an agent's mail speaks with the agent's powers: it counts
     only as an answer to a notification we sent to that agent (its Message-ID is a secret only
-    their mailbox holds), or when our own mail server (MAIL_AUTHSERV_ID) vouches for the sender
-    in an Authentication-Results header (DKIM, SPF or DMARC pass)."""
+    their mailbox holds), or when our own mail server vouches for the From address's domain."""
     ids = list(parsed.in_reply_to) + list(parsed.references)
     if ids and db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.message_id.in_(ids), func.lower(OutboxMessage.recipient) == user.email.lower())):
         return True
+    return authenticated(row.raw or b"", parsed.from_address or "")
+
+
+_RESULT = re.compile(r"^\s*(dkim|dmarc|spf)\s*=\s*(\w+)(.*)$", re.IGNORECASE | re.DOTALL)
+_PROPERTY = re.compile(r"\b(header\.from|header\.d|header\.i|smtp\.mailfrom)\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
+
+
+def authenticated(raw: bytes, sender: str) -> bool:
+    """True when the topmost Authentication-Results header (RFC 8601), the one our own mail server
+    (MAIL_AUTHSERV_ID) added on top of whatever the message carried, says the From address's
+    domain passed DMARC, or DKIM or SPF for that very domain. A pass for some other domain (the
+    sender's own throwaway one) proves nothing about the From line."""
     trusted = current_app.config.get("MAIL_AUTHSERV_ID")
-    if not trusted or not row.raw:
+    domain = sender.rsplit("@", 1)[-1].lower() if "@" in sender else ""
+    if not trusted or not domain:
         return False
-    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(row.raw[:65536])
-    for value in headers.get_all("Authentication-Results") or []:
-        serv_id, _, results = str(value).partition(";")
-        if serv_id.strip().lower() == trusted.lower() and re.search(r"\b(dkim|spf|dmarc)=pass\b", results, re.I):
-            return True
+    value = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:65536]).get("Authentication-Results")
+    if value is None:
+        return False
+    serv_id, *results = " ".join(str(value).split()).split(";")
+    if (serv_id.split() or [""])[0].lower() != trusted.lower():  # "mx.example.com" or "mx.example.com 1"
+        return False
+    for result in results:
+        match = _RESULT.match(result)
+        if not match or match.group(2).lower() != "pass":
+            continue
+        for name, found in _PROPERTY.findall(match.group(3)):
+            found = found.lower().rsplit("@", 1)[-1]
+            if found == domain and (match.group(1).lower() != "dmarc" or name.lower() == "header.from"):
+                return True
     return False
 
 
-def _thread(parsed: ParsedMail, user: User) -> Ticket | None:
+def _thread(parsed: ParsedMail, user: User) -> tuple[Ticket | None, str | None]:
     """The ticket a message answers, if ``user`` may see it: by the Message-IDs it answers (ours, or
     an earlier mail of the thread), then by the reference in the subject. A reference to a ticket the
-    sender may not see (another organization's) matches nothing."""
+    sender may not see (another organization's) matches nothing. The second value names what else
+    it answers when that is one of our mails about something other than a ticket (onboarding)."""
     references: list[str] = []
+    other = None
     ids = list(parsed.in_reply_to) + list(reversed(parsed.references))
     if ids:
-        found = dict(tuple(r) for r in db.session.execute(select(OutboxMessage.message_id, OutboxMessage.thread)
-                                        .where(OutboxMessage.message_id.in_(ids), OutboxMessage.thread.is_not(None)))
-                     .all())
-        found.update(tuple(r) for r in db.session.execute(select(InboundMessage.message_id, Ticket.reference)
-                                        .join(Ticket, InboundMessage.ticket_id == Ticket.id)
-                                        .where(InboundMessage.message_id.in_(ids))).all())
+        found = dict(tuple(r) for r in db.session.execute(
+            select(OutboxMessage.message_id, OutboxMessage.thread)
+            .where(OutboxMessage.message_id.in_(ids), OutboxMessage.thread.is_not(None))).all())
+        other = next((found[i] for i in ids if i in found and ":" in found[i]), None)
+        found = {k: v for k, v in found.items() if ":" not in v}
+        found.update(tuple(r) for r in db.session.execute(
+            select(InboundMessage.message_id, Ticket.reference).join(Ticket, InboundMessage.ticket_id == Ticket.id)
+            .where(InboundMessage.message_id.in_(ids))).all())
         references += [found[i] for i in ids if i in found]
     references += REFERENCE_IN_SUBJECT.findall(parsed.subject)
     for reference in dict.fromkeys(references):
         try:
-            return tickets.get_ticket(user, reference)
+            return tickets.get_ticket(user, reference), None
         except tickets.TicketNotFound:
             continue
-    return None
+    return None, other
 
 
 def _reply(row, parsed, ticket, user, now, internal=False) -> str:
@@ -245,7 +322,7 @@ def _new_ticket(row, parsed, user, now, follow_up_of: Ticket | None = None) -> s
     accepted, refused = _attachments(parsed)
     subject = REPLY_PREFIXES.sub("", REFERENCE_IN_SUBJECT.sub("", parsed.subject)).strip() or text(_l("(no subject)"))
     description = _body(parsed.new_text, tickets.DESCRIPTION_MAX) or text(_l("(no text)"))
-    asked = PRIORITY_LINE.search(parsed.new_text or "")
+    asked = PRIORITY_LINE.search((parsed.new_text or "")[:2000])  # a line at the top of the mail
     plan = plan_services.plan_for(user.organization, now) if user.organization else None
     scheme = tickets.priority_scheme(plan)
     priority = asked.group(1).upper() if asked else None
@@ -264,9 +341,12 @@ def _new_ticket(row, parsed, user, now, follow_up_of: Ticket | None = None) -> s
     # Decided before filing, which rolls everything back when it refuses (this row too).
     refusal = tickets.filing_refusal(user, row.received_at, channel=Channel.EMAIL.value)
     if refusal is not None:
-        tickets.save_draft(user, draft, commit=False)
-        notify.kept_as_draft(row, user, refusal)
-        return _set(row, DRAFT, text(refusal.message), user=user)
+        kept = tickets.saved_draft(user) is None  # one draft per account: one being written on the web stays
+        if kept:
+            tickets.save_draft(user, draft, commit=False)
+        notify.kept_as_draft(row, user, refusal, kept)
+        return _set(row, DRAFT, text(refusal.message) + ("" if kept else " (the account already had a draft)"),
+                    user=user)
     errors = tickets.validate_draft(draft, plan)
     if errors:
         return _set(row, UNMATCHED, "could not file it: " + "; ".join(text(m) for m in errors.values()), user=user)
@@ -320,19 +400,31 @@ def _over_rate_limit(sender: str, row: InboundMessage, now: datetime) -> bool:
     return count >= limit
 
 
-def _account_for_domain(sender: str, name: str) -> User | None:
-    """An unknown address at an organization's registered domain: a customer account for it."""
-    organization = accounts.organization_for_domain(sender.rsplit("@", 1)[-1])
+def _account_for_domain(row: InboundMessage, sender: str, name: str, now: datetime) -> tuple[User | None, str]:
+    """An unknown address at an organization's registered domain: a customer account for it, or
+    (None, why not). Forging a From line costs nothing, so: where our mail server authenticates
+    senders (MAIL_AUTHSERV_ID), only an authenticated one; and at most MAIL_NEW_ACCOUNTS_PER_DAY
+    accounts per domain a day, so that a flood of made-up addresses cannot eat the quota."""
+    domain = sender.rsplit("@", 1)[-1]
+    organization = accounts.organization_for_domain(domain)
     if organization is None:
-        return None
+        return None, "no account has this address, and its domain belongs to no organization"
+    if current_app.config.get("MAIL_AUTHSERV_ID") and not authenticated(row.raw or b"", sender):
+        return None, f"{domain} belongs to {organization.name}, but our mail server did not authenticate the sender"
+    made_today = db.session.scalar(select(func.count()).select_from(User).where(
+        User.organization_id == organization.id, User.created_at > now - timedelta(days=1),
+        User.email.like(f"%@{domain}")))
+    if made_today >= current_app.config["MAIL_NEW_ACCOUNTS_PER_DAY"]:
+        return None, f"already {made_today} new accounts at {domain} today (MAIL_NEW_ACCOUNTS_PER_DAY)"
     try:
-        user = accounts.create_user(sender, secrets.token_urlsafe(24), Role.CUSTOMER, name=name or None,
+        user = accounts.create_user(sender, secrets.token_urlsafe(24), Role.CUSTOMER, name=(name or "")[:200] or None,
                                     organization=organization, commit=False)
-    except DomainError:
-        return None  # not an address email-validator accepts
+    except DomainError as exc:
+        return None, f"no account could be made for it: {text(exc.message)}"
+    user.created_at = now
     db.session.flush()
     log.info("created a customer account for %s in %s (its mail domain)", sender, organization.name)
-    return user
+    return user, ""
 
 
 def _bounce(row: InboundMessage, parsed: ParsedMail, now: datetime) -> str:
@@ -340,8 +432,13 @@ def _bounce(row: InboundMessage, parsed: ParsedMail, now: datetime) -> str:
     bounce = parsed.bounce
     recipients = list(bounce.recipients) if bounce else []
     status = bounce.status if bounce else None
-    if recipients and (bounce.permanent if bounce else True):
-        db.session.execute(update(User).where(func.lower(User.email).in_(recipients))
+    # Only addresses we really sent mail to: a forged report cannot mark anyone it likes.
+    mailed = set(db.session.scalars(select(func.lower(OutboxMessage.recipient))
+                                    .where(func.lower(OutboxMessage.recipient).in_(recipients)).distinct())) \
+        if recipients else set()
+    recipients = [r for r in recipients if r in mailed] or recipients
+    if mailed and (bounce.permanent if bounce else True):
+        db.session.execute(update(User).where(func.lower(User.email).in_(mailed))
                            .values(email_bouncing_at=now, email_bounce_reason=(f"{status} " if status else "")[:20]
                                    + (parsed.subject or "undeliverable")[:170])
                            .execution_options(synchronize_session=False))
@@ -349,23 +446,21 @@ def _bounce(row: InboundMessage, parsed: ParsedMail, now: datetime) -> str:
                              + (f" ({status})" if status else ""))
 
 
-def _too_large(raw: bytes, source: str, now: datetime, limit: int) -> Result:
+def _too_large(raw: bytes, source: str, now: datetime, key: str) -> Result:
     """Refused, with an answer; only its headers are kept (the row says why, for the agents)."""
+    limit = current_app.config["MAIL_MAX_MESSAGE_MB"] * 2**20
     headers = BytesHeaderParser(policy=policy.default).parsebytes(raw[:65536])
-    from email.utils import parseaddr
-
-    sender = (parseaddr(str(headers.get("From", "")))[1] or "").lower() or None
-    message_id = str(headers.get("Message-ID", "")).strip() or f"<sha256-{hashlib.sha256(raw).hexdigest()}@portal.invalid>"
-    row = InboundMessage(message_id=message_id[:255], source=source[:80], received_at=now, processed_at=now,
-                         from_address=sender, subject=str(headers.get("Subject", ""))[:400], size=len(raw), raw=None,
-                         outcome="pending")
+    sender = (parseaddr(" ".join(str(headers.get("From", "")).split()))[1] or "").lower()[:254] or None
+    subject = " ".join(str(headers.get("Subject", "")).split())  # no line breaks into the answer's subject
+    row = InboundMessage(message_id=key, source=source[:80], received_at=now, processed_at=now, from_address=sender,
+                         subject=_CONTROL.sub("", subject)[:400], size=len(raw), raw=None, outcome="pending")
     duplicate = _claim(row)
     if duplicate is not None:
         return duplicate
     _set(row, REFUSED, f"{len(raw) / 2**20:.1f} MB; the limit is {limit // 2**20} MB")
     automatic = headers.get("Auto-Submitted", "no").strip().lower() != "no" or headers.get("Precedence", "").lower() \
         in ("bulk", "list", "junk")
-    if sender and not automatic and not _is_own(sender):
+    if sender and not automatic and not _is_own(sender) and not _over_rate_limit(sender, row, now):
         notify.too_large(row, limit)
     db.session.commit()
     return Result(REFUSED, row.id)
@@ -381,7 +476,7 @@ def unmatched(limit: int = 200) -> list[InboundMessage]:
 def recent_other(limit: int = 50) -> list[InboundMessage]:
     """What was not made a ticket for other reasons (automatic mail, bounces, refused): for a look."""
     return list(db.session.scalars(select(InboundMessage)
-                                   .where(InboundMessage.outcome.in_([IGNORED, BOUNCE, REFUSED, RATE_LIMITED]))
+                                   .where(InboundMessage.outcome.in_([IGNORED, BOUNCE, REFUSED, RATE_LIMITED, FAILING]))
                                    .order_by(InboundMessage.id.desc()).limit(limit)))
 
 

@@ -57,8 +57,9 @@ def worker_command(poll, once):
         thread.start()
     click.echo(f"Worker {outbox.worker_name()} delivering the outbox every {poll:g} s (Ctrl+C stops it).")
     while not stop.is_set():
+        report = outbox.Report()
         try:
-            report = outbox.deliver_due()
+            report = outbox.deliver_due(limit=app.config["MAIL_BATCH"])  # a batch, then a look at the stop event
             if report.sent or report.retrying or report.failed:
                 click.echo(_report(report))
         except Exception:  # the database restarting, say: log it and try again at the next poll
@@ -66,6 +67,7 @@ def worker_command(poll, once):
             db.session.rollback()
         finally:
             db.session.remove()
-        stop.wait(poll)
+        if not (report.sent or report.retrying or report.failed) or stop.is_set():
+            stop.wait(poll)
     for thread in threads:
         thread.join(10)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+import re
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -13,6 +14,9 @@ from sqlalchemy import select
 from ..auth.models import utcnow
 from ..extensions import db
 from .models import OutboxMessage
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def sender_address() -> str:
@@ -42,21 +46,25 @@ def thread_root(thread: str) -> str | None:
 
 def queue(to: str, subject: str, text: str, html: str | None = None, attachments=(), *,
           thread: str | None = None, automatic: bool = True, reply_to: str | None = None,
-          in_reply_to: str | None = None) -> OutboxMessage:
+          in_reply_to: str | None = None, now: datetime | None = None) -> OutboxMessage:
     """Put a message in the outbox. It joins the session: the caller's commit is what sends it,
     so a change and its mail are saved together or not at all.
 
     ``thread`` names what the message is about (a ticket's reference): an answer to it goes there.
     ``automatic`` marks a notification no person wrote (RFC 3834), so auto-responders keep quiet;
     a message that carries an agent's own answer is not one. ``in_reply_to``: the Message-ID of
-    the mail this one answers (an automatic answer to it is "auto-replied")."""
+    the mail this one answers (an automatic answer to it is "auto-replied"). A subject typed by a
+    customer may hold line breaks: they become spaces (a header cannot carry them)."""
     config = current_app.config
+    now = now or utcnow()
+    subject = " ".join(_CONTROL.sub(" ", subject).split())
+    to = _CONTROL.sub("", to)
     domain = sender_address().rsplit("@", 1)[-1]
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = format_datetime(utcnow().replace(tzinfo=UTC))
+    message["Date"] = format_datetime(now.replace(tzinfo=UTC))
     message["Message-ID"] = message_id = make_msgid(domain=domain)
     message["Reply-To"] = reply_to or reply_address()
     root = in_reply_to or (thread_root(thread) if thread else None)
@@ -73,7 +81,7 @@ def queue(to: str, subject: str, text: str, html: str | None = None, attachments
         maintype, subtype = mimetype.split("/", 1)
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     row = OutboxMessage(message_id=message_id, recipient=to, subject=subject[:400], raw=message.as_bytes(policy=policy.SMTP),
-                        thread=thread, created_at=utcnow(), next_attempt_at=utcnow())
+                        thread=thread, created_at=now, next_attempt_at=now)
     db.session.add(row)
     return row
 

@@ -47,19 +47,25 @@ def _due(now: datetime):
 
 def claim(worker: str, now: datetime, limit: int) -> list[int]:
     """Take up to ``limit`` due messages for this worker; committed, so others skip them."""
+    return _claim(worker, now, limit)[0]
+
+
+def _claim(worker: str, now: datetime, limit: int) -> tuple[list[int], bool]:
+    """(what this worker took, whether anything was due): on SQLite another worker may take every
+    candidate between this one's look and its claim, which is no reason to stop."""
     candidates = db.session.scalars(
         select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit).with_for_update(skip_locked=True)).all()
     if not candidates:
         db.session.commit()
-        return []
+        return [], False
     lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
     claimed = db.session.scalars(
         update(OutboxMessage).where(OutboxMessage.id.in_(candidates), _due(now))
         .values(status=SENDING, claimed_by=worker, claimed_until=now + lease)
         .returning(OutboxMessage.id).execution_options(synchronize_session=False)).all()
     db.session.commit()
-    return sorted(claimed)
+    return sorted(claimed), True
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -73,8 +79,9 @@ def _record(message: OutboxMessage, worker: str, now: datetime, error: DeliveryE
     """Write the attempt's outcome; returns the message's new status."""
     message.attempts += 1
     message.claimed_by = message.claimed_until = None
-    message.delivery_attempts.append(DeliveryAttempt(attempted_at=now, worker=worker, ok=error is None,
-                                                     error=str(error) if error else None))
+    # Added by its key: appending to message.delivery_attempts would load the whole history first.
+    db.session.add(DeliveryAttempt(outbox_id=message.id, attempted_at=now, worker=worker, ok=error is None,
+                                   error=str(error) if error else None))
     if error is None:
         message.status, message.sent_at, message.last_error = SENT, now, None
     elif error.permanent or message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
@@ -93,20 +100,38 @@ def deliver_due(now: datetime | None = None, worker: str | None = None, limit: i
     batch = current_app.config["MAIL_BATCH"]
     report = Report()
     while limit is None or report.sent + report.retrying + report.failed < limit:
-        moment = now or utcnow()
         size = batch if limit is None else min(batch, limit - (report.sent + report.retrying + report.failed))
-        ids = claim(worker, moment, size)
-        if not ids:
+        ids, due = _claim(worker, now or utcnow(), size)
+        if not due:
             break
-        report += _deliver(ids, worker, moment)
+        if not ids:
+            continue  # another worker was quicker with these: look again
+        report += _deliver(ids, worker, now)
     return report
 
 
-def _deliver(ids: list[int], worker: str, now: datetime) -> Report:
+def _renew(message_id: int, worker: str, now: datetime) -> bool:
+    """Extend this worker's claim on one message, right before sending or recording it; False when
+    the lease ran out and another worker took the message (then this one leaves it alone)."""
+    lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
+    renewed = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == SENDING,
+                                    OutboxMessage.claimed_by == worker)
+        .values(claimed_until=now + lease).execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return bool(renewed)
+
+
+def _deliver(ids: list[int], worker: str, now: datetime | None) -> Report:
+    """``now`` fixed by the caller (tests), or None: each message's own moment."""
     report = Report()
     unreachable: DeliveryError | None = None
     with for_config(current_app.config) as transport:
         for message_id in ids:
+            moment = now or utcnow()
+            if not _renew(message_id, worker, moment):
+                log.warning("the claim on mail %d ran out before it was sent; another worker has it", message_id)
+                continue
             message = db.session.get(OutboxMessage, message_id)
             error = unreachable
             if error is None:
@@ -119,7 +144,11 @@ def _deliver(ids: list[int], worker: str, now: datetime) -> Report:
                 except Exception as exc:  # a bug or a full disk: this message waits, the worker goes on
                     log.exception("could not hand over mail %s", message.message_id)
                     error = DeliveryError(f"{type(exc).__name__}: {exc}")
-            status = _record(message, worker, now, error)
+            if not _renew(message_id, worker, now or utcnow()):  # taken over meanwhile: its outcome is theirs
+                log.warning("mail %d was taken over by another worker while this one sent it", message_id)
+                continue
+            message = db.session.get(OutboxMessage, message_id)
+            status = _record(message, worker, now or utcnow(), error)
             db.session.commit()  # each outcome at once: a crash later does not resend this one
             if status == SENT:
                 report.sent += 1

@@ -16,6 +16,7 @@ import copy
 import email
 import email.charset
 import email.header
+import html
 import mimetypes
 import re
 from dataclasses import dataclass
@@ -92,6 +93,17 @@ def strip_reply(text: str, languages=("en", "es")) -> str:
     text = text.replace("\r\n", "\n").strip()
     if not text:
         return ""
+    # Unusual white space (form feeds, em spaces) as plain spaces: the patterns' \s spans it all.
+    text = re.sub(r"[^\S\n]", " ", text[:STRIP_PREFIX])
+    # A line too long to be a quote header stands aside while the patterns run, and comes back after.
+    long_lines = [line for line in text.split("\n") if len(line) > STRIP_LINE]
+    text = "\n".join(f"\ue000{long_lines.index(line)}\ue000" if len(line) > STRIP_LINE else line
+                     for line in text.split("\n")) if long_lines else text
+    stripped = _strip(text, languages)
+    return re.sub("\ue000(\\d+)\ue000", lambda m: long_lines[int(m.group(1))], stripped) if long_lines else stripped
+
+
+def _strip(text: str, languages) -> str:
     reply = _reply_message(text, languages)
     if _forward_marker_first(reply):
         return text
@@ -108,6 +120,16 @@ def strip_reply(text: str, languages=("en", "es")) -> str:
     return _tidy("\n".join(lines))
 
 
+MAX_IDS = 50  # Message-IDs and recipients kept per message: enough to thread, never a query of thousands
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean(value: str) -> str:
+    """No NUL or other control characters (PostgreSQL refuses NUL in text; a header cannot hold CR/LF)."""
+    return _CONTROL.sub("", value or "")
+
+
 def _tidy(text: str) -> str:
     """Blank lines made blank (Outlook writes " " ones), at most one in a row."""
     text = re.sub(r"^[ \t]+$", "", text.replace("\r\n", "\n"), flags=re.MULTILINE)
@@ -116,13 +138,24 @@ def _tidy(text: str) -> str:
 
 # --- reply stripping: mail-parser-reply with a corrected copy of its language table ---------------
 
+_WRAPPED = r"[^\n]{1,300}?(?:\n(?:> ?)*[^\n]{0,300}?)?[ \t]?"
+
+# Reply stripping reads the start of the text, in lines of bounded length: what lies beyond is
+# more than a ticket keeps anyway, and hostile input cannot make the patterns run for minutes.
+STRIP_PREFIX, STRIP_LINE = 64 * 1024, 2000
+
+
 def _language_table() -> dict:
     table = copy.deepcopy(MAIL_LANGUAGES)  # a copy: the library's own dict stays as it ships
     es = table["es"]
     # 1.36 wants two spaces before "escribió:", so Gmail's "El mar, 1 dic 2026 a las 10:00, Soporte
     # (<s@x.com>) escribió:" is missed. Like the English pattern, allow one wrapped line; a digit
     # (the date) on the first line keeps "El …" sentences of the customer's own text out.
-    es["wrote_header"] = (r"^(" + QUOTED_MATCH_INCLUDE + r"El\s(?=[^\n]*\d)(?:.+?\s?.+?)\s?escribió:)$")
+    # The library's "(?:.+?\s?.+?)" is quadratic in a line's length (a hostile 40 KB line took 40 s):
+    # here at most 300 characters, and one wrapped line.
+    es["wrote_header"] = (r"^(" + QUOTED_MATCH_INCLUDE + r"El[ \t](?=[^\n]*\d)" + _WRAPPED + r"escribió:)$")
+    table["en"]["wrote_header"] = (r"^(?!On[. \t]*On[ \t])(" + QUOTED_MATCH_INCLUDE + r"On[ \t]" + _WRAPPED
+                                   + r"wrote:)$")
     # Outlook's Spanish block: desktop writes "Enviado el:", which 1.36 does not know; its older plain
     # text puts "-----Mensaje original-----" above the block.
     es["from_header"] = [
@@ -264,13 +297,15 @@ def _parse(msg: MimeMessage, languages, defects: list[str]) -> ParsedMail:
     bounce = _bounce(msg, leaves, from_name, from_address, headers)
     for part in msg.walk():  # after decoding: bad base64 is noticed by get_payload(decode=True)
         defects.extend(type(defect).__name__ for defect in part.defects)
+    if from_address and len(from_address) > 254:  # longer than any address can be (RFC 5321)
+        from_address = None
     return ParsedMail(
         message_id=next(iter(_message_ids(headers.text("Message-ID"))), None),
-        in_reply_to=_message_ids(headers.text("In-Reply-To")),
-        references=_message_ids(headers.text("References")),
-        from_address=from_address, from_name=from_name if from_address else "", reply_to=reply_to,
-        recipients=tuple(dict.fromkeys(recipients)), subject=subject, date=headers.date(),
-        text=text, new_text=new_text, from_html=from_html, attachments=attachments,
+        in_reply_to=_message_ids(headers.text("In-Reply-To"))[:MAX_IDS],
+        references=_message_ids(headers.text("References"))[-MAX_IDS:],  # the newest: the nearest ancestors
+        from_address=from_address, from_name=_clean(from_name)[:200] if from_address else "", reply_to=reply_to,
+        recipients=tuple(dict.fromkeys(recipients))[:MAX_IDS], subject=_clean(subject), date=headers.date(),
+        text=_clean(text), new_text=_clean(new_text), from_html=from_html, attachments=attachments,
         auto_reason=_auto_reason(headers, bounce), bounce=bounce,
         defects=tuple(dict.fromkeys(defects)), forwarded=forwarded_inline or bool(attached))
 
@@ -376,7 +411,11 @@ def _body_text(body, defects: list[str]) -> tuple[str, bool, str]:
         return "", False, ""
     content = _text_of(body, defects).replace("\r\n", "\n")
     if body.get_content_subtype() == "html":
-        text, unquoted = _markdown(content)
+        try:
+            text, unquoted = _markdown(content)
+        except RecursionError:  # HTML nested thousands deep: its words, without the structure
+            defects.append("HTMLTooDeep")
+            text = unquoted = _tidy(html.unescape(nh3.clean(content, tags=set())))
         return text, True, unquoted
     return _tidy(content), False, ""
 

@@ -64,7 +64,7 @@ def _send(user: User, session: OnboardingSession, area, subject, headline, cance
         ics = session_calendar(session, name, description, cancelled=cancelled)
         mail.queue(user.email, subject(), render_template("mail/onboarding.txt", **context),
                    render_template("mail/onboarding.html", **context),
-                   attachments=[("session.ics", "text/calendar", ics)])
+                   attachments=[("session.ics", "text/calendar", ics)], thread=f"onboarding:{session.id}")
 
 
 def booked(session: OnboardingSession, area) -> None:
@@ -88,7 +88,8 @@ def rescheduled(session: OnboardingSession, area, old_expert_id: int, old_starts
         if previous is not None:
             with force_locale(previous.user.locale or "en"):
                 mail.queue(previous.user.email, _("Moved away from you: %(title)s", title=title(session, area)),
-                           _("%(org)s moved this session to another expert.", org=session.organization.name))
+                           _("%(org)s moved this session to another expert.", org=session.organization.name),
+                           thread=f"onboarding:{session.id}")
 
 
 def cancelled(session: OnboardingSession, area) -> None:
@@ -109,4 +110,4 @@ def ask_feedback(session: OnboardingSession) -> None:
         text = "\n\n".join([_("Hello %(name)s,", name=user.name),
                              _("Your onboarding program is complete. How was it? A few scores and your comments "
                                "take two minutes and help us improve the program for the next customers."), link])
-        mail.queue(user.email, _("How was your onboarding?"), text)
+        mail.queue(user.email, _("How was your onboarding?"), text, thread="onboarding:feedback")

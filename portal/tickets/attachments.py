@@ -19,6 +19,10 @@ from ..errors import DomainError, lazy_gettext as _l, lazy_number
 from ..extensions import db
 from .models import Attachment
 
+# A decompression bomb (a small file of a huge picture) is refused before it is decoded: Pillow only
+# warns between its limit and twice that, so the warning is an error in this process, for every thread.
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 OTHER_TYPES = {"application/pdf": "pdf", "application/zip": "zip", "text/plain": "txt"}
 ACCEPTED = {**IMAGE_TYPES, **OTHER_TYPES}
@@ -55,12 +59,8 @@ def inspect(upload: Upload) -> tuple[str, bool]:
                                  name=name, kind=kind.extension.upper(), accepted=ACCEPTED_DESCRIPTION), "files")
         if mime in IMAGE_TYPES:
             try:
-                # A decompression bomb (a small file of a huge picture) is refused before it is decoded:
-                # Pillow only warns below twice its limit, and the warning is an error here.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error", Image.DecompressionBombWarning)
-                    with Image.open(io.BytesIO(upload.data)) as image:
-                        image.verify()
+                with Image.open(io.BytesIO(upload.data)) as image:
+                    image.verify()
             except (Image.DecompressionBombWarning, Image.DecompressionBombError):
                 raise DomainError(_l("%(name)s is too large a picture to open (over %(mp)s megapixels).", name=name,
                                      mp=Image.MAX_IMAGE_PIXELS // 10**6), "files") from None
@@ -141,7 +141,7 @@ def make_thumbnail(data: bytes, target: Path) -> bool:
             image.save(tmp, "WEBP", quality=80)
             os.replace(tmp, target)
         return True
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         return False  # the page falls back to the original image
 
 

@@ -122,6 +122,7 @@ def decide(ticket: Ticket, agent: User, request_id: int, accept: bool, reason: s
         _event(ticket, agent, "priority_request_accepted", old=ticket.priority.value, new=requested, now=now)
         notify.priority_decided(ticket, request)  # queued: change_priority's commit saves it with the change
         change_priority(ticket, agent, requested, request.reason, now=now)  # commits; recomputes the SLA
+        db.session.commit()  # the decision and its mail, even if the priority was already the one asked for
     else:
         _event(ticket, agent, "priority_request_declined", old=ticket.priority.value, new=requested, reason=reason,
                now=now)

@@ -285,7 +285,7 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         organization_id=user.organization_id,
         requester_id=user.id,
         category=category,
-        subject=draft.subject.strip(),
+        subject=" ".join(draft.subject.split()),  # one line: it heads every mail about the ticket
         description=draft.description.strip(),
         # Required for technical issues, kept for any category when given.
         steps_to_reproduce=(draft.steps_to_reproduce or "").strip() or None,

@@ -173,18 +173,29 @@ def test_auto_replies_and_bulk_mail_never_make_tickets_or_answers(app, customer)
     assert _tickets() == [] and queued_mail() == []  # no ticket, no answer: no loop can start
 
 
-def test_a_bounce_marks_the_address_for_the_agents(app, customer, now):
-    dsn = (b"From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\nTo: support@example.com\r\n"
+def _dsn(recipient: str) -> bytes:
+    return (b"From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\nTo: support@example.com\r\n"
            b"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx.example.com>\r\n"
            b"Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
            b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
            b"--b\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
            b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
-           b"Final-Recipient: rfc822; ana@acme.example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n")
-    assert inbox.receive(dsn).outcome == "bounce"
+           b"Final-Recipient: rfc822; " + recipient.encode() + b"\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n")
+
+
+def test_a_bounce_marks_the_address_for_the_agents(app, customer, now):
+    agent = gen_user(Role.AGENT, email="sam@example.com")
+    ticket = gen_ticket(customer)  # its acknowledgement went to ana@acme.example.com
+    sent = len(queued_mail())
+    assert inbox.receive(_dsn("ana@acme.example.com")).outcome == "bounce"
     db.session.refresh(customer)
     assert customer.email_bouncing_at is not None and customer.email_bounce_reason.startswith("5.1.1")
-    assert _tickets() == [] and queued_mail() == []
+    assert _tickets() == [ticket] and len(queued_mail()) == sent  # no ticket, no answer
+    # A forged report about an address we never wrote to marks nobody.
+    forged = _dsn("sam@example.com").replace(b"<dsn-1@", b"<dsn-2@")
+    assert inbox.receive(forged).outcome == "bounce"
+    db.session.refresh(agent)
+    assert agent.email_bouncing_at is None
     inbox.receive(letter("ana@acme.example.com", "I am back", "Mail works again."))
     db.session.refresh(customer)
     assert customer.email_bouncing_at is None  # they wrote: the address works
@@ -310,6 +321,10 @@ def test_a_forged_agent_address_never_speaks_for_the_agent(app, customer):
     other = {"Authentication-Results": "mx.evil.example; dkim=pass header.d=example.com"}
     assert inbox.receive(letter("sam@example.com", f"[{ticket.reference}]", "Hi.", headers=other)).outcome == \
         "unmatched"
+    unaligned = {"Authentication-Results": "mx.example.com; spf=pass smtp.mailfrom=evil.example; "
+                                           "dkim=pass header.d=evil.example; dmarc=fail header.from=example.com"}
+    assert inbox.receive(letter("sam@example.com", f"[{ticket.reference}]", "Evil.", headers=unaligned)).outcome == \
+        "unmatched"  # a pass for the forger's own domain proves nothing about the From line
     ours = {"Authentication-Results": "mx.example.com; dkim=pass header.d=example.com; spf=pass"}
     assert inbox.receive(letter("sam@example.com", f"[{ticket.reference}]", "Real.", headers=ours)).outcome == "reply"
 
@@ -373,3 +388,90 @@ def test_the_web_and_the_api_record_their_channel(app, customer):
     assert gen_ticket(customer).channel.value == "web"
     ticket = gen_ticket(customer)
     assert tickets.reply(ticket, customer, "From the page.").channel.value == "web"
+
+
+
+def test_answers_to_a_closed_tickets_thread_go_to_its_follow_up(app, customer):
+    ticket = gen_ticket(customer)
+    tickets.change_status(ticket, answer(ticket), "closed")
+    first = inbox.receive(letter("ana@acme.example.com", f"Re: [{ticket.reference}]", "It is back."))
+    second = inbox.receive(letter("ana@acme.example.com", f"Re: [{ticket.reference}]", "And worse."))
+    assert (first.outcome, second.outcome, second.reference) == ("follow_up", "reply", first.reference)
+    assert len(_tickets()) == 2
+
+
+def test_an_answer_to_an_onboarding_mail_waits_for_an_agent(app, customer):
+    from portal import mail
+
+    booked = mail.queue(customer.email, "Booked: Onboarding session 1", "See you.", thread="onboarding:7")
+    db.session.commit()
+    result = inbox.receive(letter("ana@acme.example.com", "Re: Booked", "Can we move it?",
+                                  headers={"In-Reply-To": booked.message_id}))
+    assert result.outcome == "unmatched" and _tickets() == []  # no ticket, no quota used
+    assert "onboarding" in db.session.get(InboundMessage, result.inbound_id).reason
+
+
+def test_a_subject_with_line_breaks_never_breaks_a_mail_header(app, customer):
+    ticket = gen_ticket(customer, subject="Hello\r\nBcc: victim@evil.example")
+    assert ticket.subject == "Hello Bcc: victim@evil.example"
+    [ack] = _mail_to("ana@acme.example.com")
+    assert ack["Bcc"] is None and ack["Subject"].endswith("Hello Bcc: victim@evil.example")
+    raw = letter("ana@acme.example.com", "x", "y").replace(b"Subject: x", b"Subject: =?utf-8?q?Hello=0D=0AWorld?=")
+    app.config["MAIL_MAX_MESSAGE_MB"] = 0  # too large: the answer repeats the subject
+    assert inbox.receive(raw).outcome == "refused"
+    assert "Hello World" in _mail_to("ana@acme.example.com")[-1]["Subject"]
+
+
+def test_a_message_that_always_fails_waits_for_an_agent_after_five_tries(app, customer, monkeypatch):
+    raw = letter("ana@acme.example.com", "Poison", "It breaks something.")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in filing")
+
+    monkeypatch.setattr(tickets, "file_ticket", broken)  # a bug that every try meets the same way
+    outcomes = [inbox.receive(raw) for _ in range(6)]
+    assert [r.retry for r in outcomes] == [True] * 5 + [False]
+    assert outcomes[-1].outcome == "unmatched"
+    row = db.session.get(InboundMessage, outcomes[-1].inbound_id)
+    assert row.failures == 5 and "RuntimeError: a bug in filing" in row.reason and row.raw == raw
+    monkeypatch.undo()
+    assert inbox.receive(raw).outcome == "duplicate"  # it waits for an agent now, never comes back
+    assert inbox.assign(row.id, gen_user(Role.AGENT), customer.email).ticket is not None  # who can file it
+
+
+def test_a_customers_web_draft_is_never_overwritten_by_a_refused_mail(make_app, now):
+    from tests.plans.conftest import EXAMPLES
+
+    app = make_app(PLANS_FILE=str(EXAMPLES / "priority-matrix.toml"), MAIL_SENDER="support@example.com")
+    with app.app_context():
+        customer = gen_user(Role.CUSTOMER, email="ana@acme.example.com", org=gen_org("Acme", plan="standard"))
+        tickets.save_draft(customer, tickets.TicketDraft(category="question", subject="Typed on the web",
+                                                         description="Half written.", impact="", urgency="",
+                                                         submission_key="k"))
+        assert inbox.receive(letter("ana@acme.example.com", "By mail", "Not a channel of hers.")).outcome == "draft"
+        assert db.session.get(SavedDraft, customer.id).subject == "Typed on the web"
+        assert "already keeps another draft" in _mail_to("ana@acme.example.com")[-1].get_body(("plain",)).get_content()
+        db.session.remove()
+
+
+def test_assigned_mail_is_answered_to_the_customer_not_the_stranger(app, customer):
+    app.config["TICKET_MAX_FILES"] = 1
+    stranger = inbox.receive(letter("someone@elsewhere.example.org", "Two files", "For Ana.", attachments=[
+        ("a.txt", "text/plain", b"one"), ("b.txt", "text/plain", b"two")]))
+    before = len(_mail_to("someone@elsewhere.example.org"))
+    inbox.assign(stranger.inbound_id, gen_user(Role.AGENT), customer.email)
+    assert len(_mail_to("someone@elsewhere.example.org")) == before  # nothing about Ana's ticket to them
+    ack = _mail_to("ana@acme.example.com")[-1].get_body(("plain",)).get_content()
+    assert "b.txt" in ack  # the refused file is named to the customer
+
+
+def test_new_accounts_from_a_domain_are_capped_and_need_authentication_where_it_exists(app, customer):
+    accounts.add_domain(customer.organization, "acme.example.com")
+    app.config["MAIL_NEW_ACCOUNTS_PER_DAY"] = 3  # Ana's, made today, counts too
+    outcomes = [inbox.receive(letter(f"user{i}@acme.example.com", f"Hi {i}", "Hello.")).outcome for i in range(3)]
+    assert outcomes == ["ticket", "ticket", "unmatched"]
+    app.config["MAIL_NEW_ACCOUNTS_PER_DAY"] = 20
+    app.config["MAIL_AUTHSERV_ID"] = "mx.example.com"
+    assert inbox.receive(letter("forged@acme.example.com", "Forged", "Hi.")).outcome == "unmatched"
+    signed = {"Authentication-Results": "mx.example.com; dmarc=pass header.from=acme.example.com"}
+    assert inbox.receive(letter("real@acme.example.com", "Signed", "Hi.", headers=signed)).outcome == "ticket"

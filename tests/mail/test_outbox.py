@@ -33,16 +33,13 @@ def mail_app(make_app, smtp):
         db.session.remove()
 
 
-def _queue(n: int, prefix: str = "user") -> list[str]:
-    ids = [mail.queue(f"{prefix}{i}@example.com", f"Message {i}", "Hello.").message_id for i in range(n)]
+def _queue(n: int, prefix: str = "user", at=None) -> list[str]:
+    from tests.conftest import DEFAULT_INSTANT
+
+    ids = [mail.queue(f"{prefix}{i}@example.com", f"Message {i}", "Hello.", now=at or DEFAULT_INSTANT).message_id
+           for i in range(n)]
     db.session.commit()
     return ids
-
-
-@pytest.fixture
-def now(now):
-    """A moment just after the test's instant: what the test queues is due then (the clock ticks on)."""
-    return now + timedelta(seconds=5)
 
 
 def _rows():
@@ -137,7 +134,7 @@ def test_a_refused_recipient_fails_at_once_and_the_others_go(mail_app, smtp, now
     assert refused.last_error == "550 5.1.1 No such user here"
     # A temporary refusal (4xx) is tried again.
     smtp.refuse["user2@example.com"] = "451 4.3.0 Try again later"
-    mail.queue("user2@example.com", "Later", "Hello.")
+    mail.queue("user2@example.com", "Later", "Hello.", now=now)
     db.session.commit()
     assert outbox.deliver_due(now=now) == outbox.Report(retrying=1)
 
@@ -237,3 +234,16 @@ def test_admins_see_failed_mail_and_send_it_again_or_discard_it(mail_app, smtp, 
     smtp.refuse.clear()
     assert outbox.deliver_due(now=now + timedelta(minutes=1)) == outbox.Report(sent=1)
     assert outbox.counts() == {"sent": 1, "discarded": 1}
+
+
+
+def test_a_claim_that_ran_out_is_not_sent_by_its_first_worker(mail_app, smtp, now):
+    """A worker whose lease ended (a slow relay) leaves the message to the worker that took it over."""
+    _queue(1)
+    assert outbox.claim("slow", now, 10)
+    assert outbox.claim("fast", now + timedelta(seconds=301), 10)  # the lease ran out: taken over
+    assert outbox._deliver(outbox.claim("slow", now, 10) or [1], "slow", now) == outbox.Report()
+    assert smtp.messages == []
+    assert outbox.deliver_due(now=now + timedelta(seconds=302), worker="fast") == outbox.Report()  # still fast's
+    assert outbox._deliver([1], "fast", now + timedelta(seconds=302)) == outbox.Report(sent=1)
+    assert len(smtp.messages) == 1

@@ -52,6 +52,7 @@ def upgrade():
         sa.Column('size', sa.Integer(), nullable=False),
         sa.Column('raw', sa.LargeBinary(), nullable=True),
         sa.Column('outcome', sa.String(length=20), nullable=False),
+        sa.Column('failures', sa.Integer(), nullable=False),
         sa.Column('reason', sa.Text(), nullable=True),
         sa.Column('user_id', sa.Integer(), nullable=True),
         sa.Column('ticket_id', sa.Integer(), nullable=True),

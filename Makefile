@@ -7,7 +7,7 @@ PORTAL := $(VENV)/bin/portal
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install assets translations browser lint-kb bench clean messages
+.PHONY: run test install assets translations browser lint-kb bench bench-mail clean messages
 
 run: install
 	$(PORTAL) db upgrade
@@ -66,6 +66,15 @@ lint-kb: install
 
 bench: install
 	$(PY) bench/search.py
+
+# Inbound mail over IMAP (Dovecot: `make browser` installs it) and the outbox's delivery, on SQLite
+# and, with pg_virtualenv, PostgreSQL. Sizes: make bench-mail BENCH_ARGS="--messages 5000".
+bench-mail: install
+	@if [ -z "$$PGHOST" ] && command -v pg_virtualenv >/dev/null 2>&1; then \
+	  pg_virtualenv -o fsync=off $(PY) bench/mail.py $(BENCH_ARGS); \
+	else \
+	  $(PY) bench/mail.py $(BENCH_ARGS); \
+	fi
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -75,23 +75,29 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, config["MAIL_RETRY_MAX_SECONDS"]))
 
 
-def _record(message: OutboxMessage, worker: str, now: datetime, error: DeliveryError | None) -> str:
-    """Write the attempt's outcome; returns the message's new status."""
-    message.attempts += 1
-    message.claimed_by = message.claimed_until = None
+def _record(message: OutboxMessage, worker: str, now: datetime, error: DeliveryError | None) -> str | None:
+    """Write the attempt's outcome, if this worker still holds the claim; returns the new status
+    (None: another worker took the message over meanwhile, and its outcome is theirs to write)."""
+    attempts = message.attempts + 1
+    if error is None:
+        values = dict(status=SENT, sent_at=now, last_error=None)
+    elif error.permanent or attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        values = dict(status=FAILED, last_error=str(error))
+        log.warning("gave up on mail %s to %s after %d attempt(s): %s", message.message_id, message.recipient,
+                    attempts, error)
+    else:
+        values = dict(status=QUEUED, last_error=str(error), next_attempt_at=now + retry_delay(attempts))
+    won = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == SENDING,
+                                    OutboxMessage.claimed_by == worker)
+        .values(attempts=attempts, claimed_by=None, claimed_until=None, **values)
+        .execution_options(synchronize_session=False)).rowcount
+    if not won:
+        return None
     # Added by its key: appending to message.delivery_attempts would load the whole history first.
     db.session.add(DeliveryAttempt(outbox_id=message.id, attempted_at=now, worker=worker, ok=error is None,
                                    error=str(error) if error else None))
-    if error is None:
-        message.status, message.sent_at, message.last_error = SENT, now, None
-    elif error.permanent or message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
-        message.status, message.last_error = FAILED, str(error)
-        log.warning("gave up on mail %s to %s after %d attempt(s): %s", message.message_id, message.recipient,
-                    message.attempts, error)
-    else:
-        message.status, message.last_error = QUEUED, str(error)
-        message.next_attempt_at = now + retry_delay(message.attempts)
-    return message.status
+    return values["status"]
 
 
 def deliver_due(now: datetime | None = None, worker: str | None = None, limit: int | None = None) -> Report:
@@ -101,12 +107,13 @@ def deliver_due(now: datetime | None = None, worker: str | None = None, limit: i
     report = Report()
     while limit is None or report.sent + report.retrying + report.failed < limit:
         size = batch if limit is None else min(batch, limit - (report.sent + report.retrying + report.failed))
-        ids, due = _claim(worker, now or utcnow(), size)
+        claimed_at = now or utcnow()
+        ids, due = _claim(worker, claimed_at, size)
         if not due:
             break
         if not ids:
             continue  # another worker was quicker with these: look again
-        report += _deliver(ids, worker, now)
+        report += _deliver(ids, worker, now, claimed_at)
     return report
 
 
@@ -122,14 +129,17 @@ def _renew(message_id: int, worker: str, now: datetime) -> bool:
     return bool(renewed)
 
 
-def _deliver(ids: list[int], worker: str, now: datetime | None) -> Report:
-    """``now`` fixed by the caller (tests), or None: each message's own moment."""
+def _deliver(ids: list[int], worker: str, now: datetime | None, claimed_at: datetime) -> Report:
+    """``now`` fixed by the caller (tests), or None: each message's own moment. A batch that has
+    taken a third of the lease (a slow relay) renews each claim before sending: a claim that ran
+    out belongs to another worker by now, and this one leaves that message alone."""
     report = Report()
     unreachable: DeliveryError | None = None
+    renew_after = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"] / 3)
     with for_config(current_app.config) as transport:
         for message_id in ids:
             moment = now or utcnow()
-            if not _renew(message_id, worker, moment):
+            if moment - claimed_at > renew_after and not _renew(message_id, worker, moment):
                 log.warning("the claim on mail %d ran out before it was sent; another worker has it", message_id)
                 continue
             message = db.session.get(OutboxMessage, message_id)
@@ -144,12 +154,11 @@ def _deliver(ids: list[int], worker: str, now: datetime | None) -> Report:
                 except Exception as exc:  # a bug or a full disk: this message waits, the worker goes on
                     log.exception("could not hand over mail %s", message.message_id)
                     error = DeliveryError(f"{type(exc).__name__}: {exc}")
-            if not _renew(message_id, worker, now or utcnow()):  # taken over meanwhile: its outcome is theirs
-                log.warning("mail %d was taken over by another worker while this one sent it", message_id)
-                continue
-            message = db.session.get(OutboxMessage, message_id)
             status = _record(message, worker, now or utcnow(), error)
             db.session.commit()  # each outcome at once: a crash later does not resend this one
+            if status is None:
+                log.warning("mail %d was taken over by another worker while this one sent it", message_id)
+                continue
             if status == SENT:
                 report.sent += 1
             elif status == FAILED:

@@ -242,8 +242,16 @@ def test_a_claim_that_ran_out_is_not_sent_by_its_first_worker(mail_app, smtp, no
     _queue(1)
     assert outbox.claim("slow", now, 10)
     assert outbox.claim("fast", now + timedelta(seconds=301), 10)  # the lease ran out: taken over
-    assert outbox._deliver(outbox.claim("slow", now, 10) or [1], "slow", now) == outbox.Report()
+    later = now + timedelta(seconds=302)
+    assert outbox._deliver([1], "slow", later, claimed_at=now) == outbox.Report()  # slow gets to it only now
     assert smtp.messages == []
-    assert outbox.deliver_due(now=now + timedelta(seconds=302), worker="fast") == outbox.Report()  # still fast's
-    assert outbox._deliver([1], "fast", now + timedelta(seconds=302)) == outbox.Report(sent=1)
+    assert outbox.deliver_due(now=later, worker="fast") == outbox.Report()  # still fast's claim
+    assert outbox._deliver([1], "fast", later, claimed_at=now + timedelta(seconds=301)) == outbox.Report(sent=1)
     assert len(smtp.messages) == 1
+    # A worker whose claim was taken over while it was sending does not write the outcome.
+    _queue(1, prefix="other")
+    assert outbox.claim("slow", later, 10) == [2]
+    assert outbox.claim("fast", later + timedelta(seconds=301), 10) == [2]
+    message = db.session.get(OutboxMessage, 2)
+    assert outbox._record(message, "slow", later, None) is None
+    assert outbox._record(message, "fast", later, None) == "sent"

@@ -512,7 +512,13 @@ def assign(inbound_id: int, agent: User, customer_email: str, now: datetime | No
         db.session.rollback()
         raise NotWaiting(_l("This email is no longer waiting: another agent has dealt with it."))
     parsed = parse(row.raw or b"")
-    outcome = take_as(row, parsed, customer, now)
+    try:
+        outcome = take_as(row, parsed, customer, now)
+    except DomainError:
+        raise
+    except Exception:  # the failure that sent it here: the agent is told, the mail keeps waiting
+        log.exception("could not file mail %s for %s", row.message_id, customer.email)
+        outcome = UNMATCHED
     if outcome == UNMATCHED:  # it could not be filed for that customer either: it stays, with the reason
         db.session.rollback()
         raise DomainError(_l("It could not be filed for %(email)s.", email=customer.email), "customer")

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import Role, User
 from portal.auth import services as accounts
+from portal.errors import DomainError
 from portal.extensions import db
 from portal.inbox import services as inbox
 from portal.inbox.models import InboundMessage
@@ -434,6 +435,9 @@ def test_a_message_that_always_fails_waits_for_an_agent_after_five_tries(app, cu
     assert outcomes[-1].outcome == "unmatched"
     row = db.session.get(InboundMessage, outcomes[-1].inbound_id)
     assert row.failures == 5 and "RuntimeError: a bug in filing" in row.reason and row.raw == raw
+    with pytest.raises(DomainError, match="could not be filed"):  # the bug is still there: a message, no 500
+        inbox.assign(row.id, gen_user(Role.AGENT), customer.email)
+    assert inbox.unmatched()[0].id == row.id
     monkeypatch.undo()
     assert inbox.receive(raw).outcome == "duplicate"  # it waits for an agent now, never comes back
     assert inbox.assign(row.id, gen_user(Role.AGENT), customer.email).ticket is not None  # who can file it

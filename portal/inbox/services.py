@@ -28,6 +28,7 @@ from ..auth import services as accounts
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError, lazy_gettext as _l, text
 from ..extensions import db
+from ..mail.compose import one_line
 from ..mail.models import OutboxMessage
 from ..mail.parse import MessageTooLarge, ParsedMail, parse
 from ..plans import services as plan_services
@@ -44,7 +45,6 @@ REFERENCE_IN_SUBJECT = re.compile(r"\[(\d{4}-\d{5,})\]")
 # "Re:", "RE:", "Fwd:", "RV:" (Spanish Outlook), "AW:"/"WG:" (German), "TR:" (French), repeated.
 REPLY_PREFIXES = re.compile(r"^\s*(?:(?:re|fw|fwd|rv|aw|wg|tr|sv|vs)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 PRIORITY_LINE = re.compile(r"^[ \t]*(?:priority|prioridad)[ \t]*:[ \t]*(P[1-4])\b", re.IGNORECASE | re.MULTILINE)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SHORTENED = _l("(Shortened: the whole message is in the original email.)")
 
 
@@ -451,9 +451,9 @@ def _too_large(raw: bytes, source: str, now: datetime, key: str) -> Result:
     limit = current_app.config["MAIL_MAX_MESSAGE_MB"] * 2**20
     headers = BytesHeaderParser(policy=policy.default).parsebytes(raw[:65536])
     sender = (parseaddr(" ".join(str(headers.get("From", "")).split()))[1] or "").lower()[:254] or None
-    subject = " ".join(str(headers.get("Subject", "")).split())  # no line breaks into the answer's subject
+    subject = one_line(str(headers.get("Subject", "")))  # no line breaks into the answer's subject
     row = InboundMessage(message_id=key, source=source[:80], received_at=now, processed_at=now, from_address=sender,
-                         subject=_CONTROL.sub("", subject)[:400], size=len(raw), raw=None, outcome="pending")
+                         subject=subject[:400], size=len(raw), raw=None, outcome="pending")
     duplicate = _claim(row)
     if duplicate is not None:
         return duplicate

@@ -4,4 +4,5 @@ development, .eml files in the instance folder (``transport``)."""
 
 from __future__ import annotations
 
-from .compose import note_address, queue, reply_address, sender_address  # noqa: F401  (``mail.queue(...)``, before the commit)
+# The one way to send: ``mail.queue(...)``, before the commit.
+from .compose import note_address, queue, reply_address, sender_address  # noqa: F401

@@ -15,8 +15,12 @@ from ..auth.models import utcnow
 from ..extensions import db
 from .models import OutboxMessage
 
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def one_line(value: str) -> str:
+    """Text fit for a mail header: control characters and line breaks become single spaces."""
+    return " ".join(_CONTROL.sub(" ", value or "").split())
 
 
 def sender_address() -> str:
@@ -45,8 +49,8 @@ def thread_root(thread: str) -> str | None:
 
 
 def queue(to: str, subject: str, text: str, html: str | None = None, attachments=(), *,
-          thread: str | None = None, automatic: bool = True, reply_to: str | None = None,
-          in_reply_to: str | None = None, now: datetime | None = None) -> OutboxMessage:
+          thread: str | None = None, automatic: bool = True, in_reply_to: str | None = None,
+          now: datetime | None = None) -> OutboxMessage:
     """Put a message in the outbox. It joins the session: the caller's commit is what sends it,
     so a change and its mail are saved together or not at all.
 
@@ -57,8 +61,7 @@ def queue(to: str, subject: str, text: str, html: str | None = None, attachments
     customer may hold line breaks: they become spaces (a header cannot carry them)."""
     config = current_app.config
     now = now or utcnow()
-    subject = " ".join(_CONTROL.sub(" ", subject).split())
-    to = _CONTROL.sub("", to)
+    subject, to = one_line(subject), one_line(to)
     domain = sender_address().rsplit("@", 1)[-1]
     message = EmailMessage()
     message["From"] = config["MAIL_SENDER"]
@@ -66,7 +69,7 @@ def queue(to: str, subject: str, text: str, html: str | None = None, attachments
     message["Subject"] = subject
     message["Date"] = format_datetime(now.replace(tzinfo=UTC))
     message["Message-ID"] = message_id = make_msgid(domain=domain)
-    message["Reply-To"] = reply_to or reply_address()
+    message["Reply-To"] = reply_address()
     root = in_reply_to or (thread_root(thread) if thread else None)
     if root:
         message["In-Reply-To"] = root
@@ -80,8 +83,8 @@ def queue(to: str, subject: str, text: str, html: str | None = None, attachments
     for filename, mimetype, data in attachments:  # e.g. ("session.ics", "text/calendar", b"...")
         maintype, subtype = mimetype.split("/", 1)
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    row = OutboxMessage(message_id=message_id, recipient=to, subject=subject[:400], raw=message.as_bytes(policy=policy.SMTP),
-                        thread=thread, created_at=now, next_attempt_at=now)
+    row = OutboxMessage(message_id=message_id, recipient=to, subject=subject[:400], thread=thread,
+                        raw=message.as_bytes(policy=policy.SMTP), created_at=now, next_attempt_at=now)
     db.session.add(row)
     return row
 

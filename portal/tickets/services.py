@@ -276,7 +276,8 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         computed = Priority(scheme.default_priority())
         chosen = Priority(draft.priority_override) if draft.priority_override else computed
     elif scheme.scheme == "severity":
-        computed = chosen = Priority(draft.severity or scheme.default_priority())  # the customer's level is the priority
+        # The customer's level is the priority (by email without one: the plan's default).
+        computed = chosen = Priority(draft.severity or scheme.default_priority())
     else:
         computed = chosen = Priority(scheme.fixed)
     category = Category(draft.category)
@@ -325,7 +326,8 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         update(Suggestion).where(Suggestion.draft_key == draft.submission_key, Suggestion.user_id == user.id)
         .values(ticket_id=ticket.id).execution_options(synchronize_session=False)
     )
-    notify.filed(ticket, remarks, in_reply_to=draft.in_reply_to)  # queued in this transaction: the ticket and its mail are saved together
+    # Queued in this transaction: the ticket and its mail are saved together.
+    notify.filed(ticket, remarks, in_reply_to=draft.in_reply_to)
     try:
         db.session.commit() if commit else db.session.flush()
     except IntegrityError:

@@ -397,7 +397,11 @@ class Agent(Person):
         s = self.session
         if not s.csrf and not s.login():
             return False
-        rows = queue(s)
+        # The queue's first rows are the newest tickets (their first-response clock runs): half the
+        # time the agent works answered ones instead, so statuses move too.
+        rows = queue(s, "?status=" + self.rng.choice(("open", "waiting_on_customer"))) \
+            if self.rng.random() < 0.5 else []
+        rows = rows or queue(s)
         if not rows:
             return False
         reference, _status = self.rng.choice(rows[:30])
@@ -701,7 +705,8 @@ def report(record: Record, killer: Killer, elapsed: float, log: list[str], check
             if match is None:
                 print("    (no traceback in the gunicorn log for it)")
             else:
-                print("    " + "\n    ".join(tracebacks[match].splitlines()[-14:]))
+                lines = [line for line in tracebacks[match].splitlines() if line.strip(" ^~")]  # not the carets
+                print("    " + "\n    ".join(lines if len(lines) <= 14 else lines[:1] + ["..."] + lines[-12:]))
     if tracebacks:
         print("\ntracebacks in the gunicorn log, by exception:")
         for what, count in collections.Counter(exception_summary(e) for e in tracebacks).most_common():

@@ -21,8 +21,6 @@ import http.cookiejar
 import os
 import random
 import re
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,18 +36,13 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import pg  # noqa: E402  (bench/pg.py)
 import search as search_bench  # noqa: E402  (bench/search.py: the synthetic KB)
+from serving import free_port, percentiles, serve  # noqa: E402  (bench/serving.py)
 
 from portal.kb.search import reindex  # noqa: E402
 
 PASSWORD = "bench-password-1"
 TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 DRAFT = re.compile(r'id="draft_key" name="draft_key" type="hidden" value="([^"]+)"')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Client:
@@ -79,24 +72,6 @@ class Client:
         assert "Sign out" in page, f"could not sign in {email}"
 
 
-def serve(env: dict, port: int, workers: int, threads: int) -> subprocess.Popen:
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [str(gunicorn), "-w", str(workers), "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "portal:create_app()"],
-        env=env, cwd=REPO,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            return process
-        except Exception:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
-
-
 def prepare(env: dict, customers: int) -> None:
     """Migrate, and create one organization with the customers."""
     portal = [str(Path(sys.executable).with_name("portal"))]
@@ -106,11 +81,6 @@ def prepare(env: dict, customers: int) -> None:
     for i in range(customers):
         run("user", "create", f"customer{i}@bench.example.com", "--role", "customer", "--org", "Bench Org",
             "--password", PASSWORD)
-
-
-def percentiles(samples):
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
 
 
 DEBOUNCE = 0.4  # the form asks for suggestions 400 ms after the last keystroke in the subject

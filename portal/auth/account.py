@@ -31,7 +31,7 @@ def change_password():
                 form.new_password.errors.append(exc.message)
         else:
             # Every other session has ended; this browser signs in again with the new generation.
-            sessions.start(current_user, remember=sessions.has_remember_cookie(), now=utcnow())
+            sessions.start(current_user._get_current_object(), remember=sessions.has_remember_cookie(), now=utcnow())
             flash(_("Your password is changed. You were signed out on every other device."), "success")
             return redirect(url_for("auth.account"))
     return account_page(password_form=form, status=422)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import Response, current_app, flash, redirect, request, session, url_for
-from flask_babel import format_timedelta, gettext as _
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 
 from ..extensions import db, parse_id
@@ -97,12 +97,19 @@ def _expired(now: datetime) -> str | None:
     if parsed is None:
         return _("You were signed out. Please sign in again.")
     if _stamp(now) - parsed[2] > _max_age().total_seconds():
-        return _("A sign-in lasts %(time)s. Please sign in again.", time=format_timedelta(_max_age()))
+        return ngettext("A sign-in lasts %(num)d day. Please sign in again.",
+                        "A sign-in lasts %(num)d days. Please sign in again.", _max_age().days)
     seen = session.get("seen_at")
     if not session.get("remember") and isinstance(seen, int) and _stamp(now) - seen > _idle().total_seconds():
-        return _("You were signed out after %(time)s without activity. Please sign in again.",
-                 time=format_timedelta(_idle()))
+        return _("You were signed out after %(time)s without activity. Please sign in again.", time=_idle_text())
     return None
+
+
+def _idle_text() -> str:
+    minutes = int(current_app.config["SESSION_IDLE_MINUTES"])
+    if minutes % 60:
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    return ngettext("%(num)d hour", "%(num)d hours", minutes // 60)
 
 
 def _page_path() -> str | None:

@@ -249,3 +249,17 @@ def test_a_session_from_before_this_change_signs_in_again(app, client):
     with client.session_transaction() as session:
         session["_user_id"] = "99999999999:0:1"
     assert not signed_in(client)
+
+
+def test_cookies_go_only_over_https_when_the_portal_is_served_so(make_app):
+    app = make_app(BASE_URL="https://support.example.com")
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    with app.app_context():
+        gen_user(email="ana@example.com")
+        response = client.post("/login", base_url="https://localhost", data={
+            "email": "ana@example.com", "password": PASSWORD, "remember": "y",
+            "csrf_token": csrf_token(client, "https://localhost/login")})
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    assert "; Secure" in cookies["session"] and "; Secure" in cookies["remember_token"]
+    assert "; HttpOnly" in cookies["remember_token"]

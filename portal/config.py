@@ -37,9 +37,9 @@ DEFAULTS = {
     "SESSION_COOKIE_SECURE": None,
     "REMEMBER_COOKIE_SECURE": None,
     # Sessions (portal.auth.sessions). Without "keep me signed in", a browser unused this long is
-    # signed out: 8 hours, a working day, like Zendesk's default session expiry. Every sign-in,
-    # with it or not, ends after SESSION_MAX_DAYS (30: a monthly sign-in, as most help desks ask);
-    # the remember-me cookie lasts as long unless REMEMBER_COOKIE_DURATION says otherwise.
+    # signed out: 8 hours, a working day (Zendesk's default session expiry too). Every sign-in,
+    # with it or not, ends after SESSION_MAX_DAYS (30: even a trusted device asks for the password
+    # monthly); the remember-me cookie lasts as long unless REMEMBER_COOKIE_DURATION says otherwise.
     "SESSION_IDLE_MINUTES": 480,
     "SESSION_MAX_DAYS": 30,
     # Sign-in throttling (portal.auth.throttle, Flask-Limiter notation): failed sign-ins per client

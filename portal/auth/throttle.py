@@ -49,14 +49,19 @@ def wait_seconds(email: str) -> int:
         current_app.logger.exception("Sign-in throttling is off: its storage did not answer")
         return 0
     if wait:
-        current_app.logger.warning("Sign-in throttled for %r from %s (%s s to wait)", _account(email),
-                                   request.remote_addr, wait)
+        throttled(email, wait)
     return wait
+
+
+def throttled(email: str, wait: int) -> None:
+    """An attempt refused unchecked: logged (with failed(), where an audit record hooks in)."""
+    current_app.logger.warning("Sign-in throttled for %r from %r (%s s to wait)", _account(email),
+                               request.remote_addr, wait)
 
 
 def failed(email: str) -> None:
     """A wrong email or password: counted, and logged (the one place to hook an audit record in)."""
-    current_app.logger.warning("Failed sign-in for %r from %s", _account(email), request.remote_addr)
+    current_app.logger.warning("Failed sign-in for %r from %r", _account(email), request.remote_addr)
     if not limiter.enabled:
         return
     try:

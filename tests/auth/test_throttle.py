@@ -88,7 +88,7 @@ def test_failures_and_throttled_attempts_are_logged(app, client, caplog):
     failed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Failed sign-in")]
     throttled = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Sign-in throttled")]
     assert len(failed) == 5 and len(throttled) == 1
-    assert "'nobody@example.com'" in throttled[0] and "203.0.113.9" in throttled[0]
+    assert "'nobody@example.com'" in throttled[0] and "'203.0.113.9'" in throttled[0]
 
 
 def test_a_wrong_current_password_on_the_account_page_counts(app, client, auth):
@@ -105,7 +105,10 @@ def test_a_wrong_current_password_on_the_account_page_counts(app, client, auth):
     assert response.status_code == 429 and THROTTLED in response.get_data(as_text=True)
 
 
-def test_throttling_off_with_the_limiter(make_app):
+def test_throttling_off_with_the_limiter(make_app, monkeypatch):
+    from portal.extensions import limiter
+
+    monkeypatch.setattr(limiter, "enabled", limiter.enabled)  # init_app keeps False on the shared object
     app = make_app(RATELIMIT_ENABLED=False)
     app.test_client_class = IsolatedClient
     client = app.test_client()
@@ -114,3 +117,20 @@ def test_throttling_off_with_the_limiter(make_app):
         for _ in range(8):
             attempt(client, "ana@example.com")
         assert attempt(client, "ana@example.com", PASSWORD).status_code == 302
+
+
+def test_servers_share_the_counts_through_redis(make_app, redis_url):
+    """Two app servers on one redis: failures on the first count on the second."""
+    def server():
+        app = make_app(RATELIMIT_STORAGE_URI=redis_url, LOGIN_RATE_LIMIT_ACCOUNT="3 per 5 minutes")
+        app.test_client_class = IsolatedClient
+        return app
+
+    first = server()
+    with first.app_context():
+        gen_user(email="ana@example.com")
+        for _ in range(3):
+            assert attempt(first.test_client(), "ana@example.com").status_code == 422
+    second = server()  # a fresh connection, the same counts
+    with second.app_context():
+        assert attempt(second.test_client(), "ana@example.com", PASSWORD).status_code == 429

@@ -22,10 +22,10 @@ class LanguageForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     """A new password of one's own; its length rule is the service's (services._check_password)."""
-    current_password = PasswordField(_l("Current password"), validators=[
-        DataRequired(_l("Enter your current password.")), Length(max=200)])
-    new_password = PasswordField(_l("New password"), validators=[
-        DataRequired(_l("Enter a new password.")), Length(max=200)])
-    confirm = PasswordField(_l("New password again"), validators=[
+    current_password = PasswordField(_l("Current password"), render_kw={"autocomplete": "current-password"},
+                                     validators=[DataRequired(_l("Enter your current password.")), Length(max=200)])
+    new_password = PasswordField(_l("New password"), render_kw={"autocomplete": "new-password"},
+                                 validators=[DataRequired(_l("Enter a new password.")), Length(max=200)])
+    confirm = PasswordField(_l("New password again"), render_kw={"autocomplete": "new-password"}, validators=[
         DataRequired(_l("Enter the new password again.")),
         EqualTo("new_password", _l("The two new passwords are not the same."))])

@@ -105,6 +105,9 @@ def test_an_ended_session_says_so_and_comes_back_to_the_page(app, client, auth):
 def test_a_new_password_keeps_this_browser_signed_in(app, client, auth):
     user = gen_user(email="ana@example.com")
     auth.login("ana@example.com", remember=True)
+    page = client.get("/account").get_data(as_text=True)
+    assert 'action="/account/password#password"' in page and 'autocomplete="current-password"' in page
+    assert 'action="/account/sign-out-everywhere"' in page and "Sign out everywhere" in page
     end_by_new_password_on_the_account_page(client, auth, None, user)
     assert "every other device" in client.get("/account").get_data(as_text=True)
     assert signed_in(client)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -32,6 +33,19 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # Cookies only over HTTPS; None: on when BASE_URL starts with https://.
+    "SESSION_COOKIE_SECURE": None,
+    "REMEMBER_COOKIE_SECURE": None,
+    # Sessions (portal.auth.sessions). Without "keep me signed in", a browser unused this long is
+    # signed out: 8 hours, a working day (Zendesk's default session expiry too). Every sign-in,
+    # with it or not, ends after SESSION_MAX_DAYS (30: even a trusted device asks for the password
+    # monthly); the remember-me cookie lasts as long unless REMEMBER_COOKIE_DURATION says otherwise.
+    "SESSION_IDLE_MINUTES": 480,
+    "SESSION_MAX_DAYS": 30,
+    # Sign-in throttling (portal.auth.throttle, Flask-Limiter notation): failed sign-ins per client
+    # address, and per email typed (an account or not); correct ones do not count.
+    "LOGIN_RATE_LIMIT_ADDRESS": "20 per 10 minutes",
+    "LOGIN_RATE_LIMIT_ACCOUNT": "5 per 5 minutes",
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
@@ -128,6 +142,12 @@ def finish(config: dict, instance_path: str) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _stored_secret_key(instance / "secret_key")
+    https = str(config.get("BASE_URL") or "").lower().startswith("https://")
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if config.get(name) is None:
+            config[name] = https
+    if not config.get("REMEMBER_COOKIE_DURATION"):
+        config["REMEMBER_COOKIE_DURATION"] = timedelta(days=int(config["SESSION_MAX_DAYS"]))
 
 
 def _stored_secret_key(path: Path) -> str:

@@ -60,3 +60,25 @@ def test_a_missing_index_is_built_at_start_up(tmp_path, monkeypatch, small_kb_di
     monkeypatch.delenv("PORTAL_KB_AUTO_REINDEX", raising=False)
     create_app()
     assert (tmp_path / "inst" / "index" / "CURRENT").is_file()
+
+
+def test_cookies_are_secure_when_the_base_url_is_https(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("PORTAL_KB_AUTO_REINDEX", "false")
+    names = ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE")
+    plain = create_app({"BASE_URL": "http://127.0.0.1:5000"}).config
+    assert [plain[n] for n in names] == [False, False]
+    https = create_app({"BASE_URL": "HTTPS://support.example.com"}).config
+    assert [https[n] for n in names] == [True, True]
+    monkeypatch.setenv("PORTAL_SESSION_COOKIE_SECURE", "false")  # set explicitly: kept
+    assert create_app({"BASE_URL": "https://support.example.com"}).config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_remember_me_lasts_as_long_as_a_sign_in(tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("PORTAL_KB_AUTO_REINDEX", "false")
+    assert create_app().config["REMEMBER_COOKIE_DURATION"] == timedelta(days=30)
+    monkeypatch.setenv("PORTAL_SESSION_MAX_DAYS", "14")
+    assert create_app().config["REMEMBER_COOKIE_DURATION"] == timedelta(days=14)

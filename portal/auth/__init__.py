@@ -1,8 +1,8 @@
 from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db, login_manager
-from .models import User
+from ..extensions import login_manager
+from . import sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -11,12 +11,8 @@ login_manager.login_message = _l("Please sign in to see this page.")
 login_manager.login_message_category = "info"
 
 
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
-        return None
+login_manager.user_loader(sessions.load_user)
+bp.before_app_request(sessions.enforce_lifetimes)
 
 
-from . import routes  # noqa: E402,F401  (registers the views on bp)
+from . import account, routes  # noqa: E402,F401  (register the views on bp)

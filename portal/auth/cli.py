@@ -11,6 +11,14 @@ def _fail(exc: DomainError):
     raise click.ClickException(str(exc))
 
 
+def _call(service, *args, **kwargs):
+    """The service's answer, or its broken rule as the command's error message."""
+    try:
+        return service(*args, **kwargs)
+    except DomainError as exc:
+        _fail(exc)
+
+
 @click.group("user", help="People who sign in.")
 def user_cli():
     pass
@@ -35,12 +43,38 @@ def create_user(email, role, org_name, name, password):
 @click.argument("email")
 @click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
 def set_password(email, password):
-    """Reset someone's password (they asked support, or forgot it)."""
+    """Reset someone's password (they asked support, or forgot it); their sessions end."""
     try:
         user = services.reset_password(email, password)
     except DomainError as exc:
         _fail(exc)
-    click.echo(f"New password set for {user.email}.")
+    click.echo(f"New password set for {user.email}; their sessions have ended.")
+
+
+@user_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.option("--org", "org_name", help="The customer's organization, when a staff account becomes a customer.")
+def set_role(email, role, org_name):
+    """Give someone another role; their sessions end, so the new one applies at once."""
+    user = _call(services.set_role, email, role, organization=org_name)
+    click.echo(f"{user.email} is now {user.role.value}; their sessions have ended.")
+
+
+@user_cli.command("deactivate")
+@click.argument("email")
+def deactivate(email):
+    """No more sign-ins: their sessions end and their API tokens stop working."""
+    user = _call(services.set_active, email, False)
+    click.echo(f"Deactivated {user.email}; their sessions have ended and their API tokens stop working.")
+
+
+@user_cli.command("reactivate")
+@click.argument("email")
+def reactivate(email):
+    """Let a deactivated account sign in again (with its old password and API tokens)."""
+    user = _call(services.set_active, email, True)
+    click.echo(f"Reactivated {user.email}.")
 
 
 def register(cli) -> None:

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -18,3 +18,14 @@ class LanguageForm(FlaskForm):
         SelectChoice("", _l("Same as my browser")), SelectChoice("en", "English"), SelectChoice("es", "Español"),
     ])
     next = HiddenField()
+
+
+class PasswordForm(FlaskForm):
+    """A new password of one's own; its length rule is the service's (services._check_password)."""
+    current_password = PasswordField(_l("Current password"), render_kw={"autocomplete": "current-password"},
+                                     validators=[DataRequired(_l("Enter your current password.")), Length(max=200)])
+    new_password = PasswordField(_l("New password"), render_kw={"autocomplete": "new-password"},
+                                 validators=[DataRequired(_l("Enter a new password.")), Length(max=200)])
+    confirm = PasswordField(_l("New password again"), render_kw={"autocomplete": "new-password"}, validators=[
+        DataRequired(_l("Enter the new password again.")),
+        EqualTo("new_password", _l("The two new passwords are not the same."))])

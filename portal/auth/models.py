@@ -78,6 +78,9 @@ class User(UserMixin, db.Model):
     # The user's own choice of interface language; None follows the browser.
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)
+    # The generation of the account's sessions: every session and remember-me cookie carries the
+    # value it was signed in with, so raising it (portal.auth.sessions.end_all) ends them all.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Mail to this address came back as undeliverable (a bounce): agents see it next to the name.
     email_bouncing_at: Mapped[datetime | None]
@@ -88,6 +91,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps for the account: its id and its session generation."""
+        return f"{self.id}:{self.session_epoch}"
 
     def set_password(self, password: str) -> None:
         # Werkzeug's default is scrypt with a random salt.

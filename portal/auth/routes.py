@@ -1,12 +1,13 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
 from ..errors import DomainError
 from ..extensions import csrf
 from ..web import safe_next
-from . import bp, services
-from .forms import LanguageForm, LoginForm
+from . import bp, services, sessions, throttle
+from .forms import LanguageForm, LoginForm, PasswordForm
+from .models import utcnow
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -16,11 +17,17 @@ def login():
         return redirect(safe_next(request.args.get("next"), url_for("kb.index")))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
+        wait = throttle.wait_seconds(form.email.data)
+        if wait:  # no password is checked: a guess now tells nothing
+            form.password.errors.append(throttle.message(wait))
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
+            throttle.failed(form.email.data)
             form.password.errors.append(_("That email and password do not match an account."))
         else:
-            login_user(user, remember=form.remember.data)
+            throttle.succeeded(form.email.data)
+            sessions.start(user, remember=form.remember.data, now=utcnow())
             session.pop("lang", None)  # the account's own choice wins from now on
             flash(_("Welcome back, %(name)s.", name=user.name), "success")
             return redirect(safe_next(form.next.data, url_for("kb.index")))
@@ -32,7 +39,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    """Signing out ends every session of the account, on every device (issue 14)."""
+    if current_user.is_authenticated:
+        services.end_sessions(current_user)
+    sessions.end_here()
     flash(_("You are signed out."), "info")
     return redirect(url_for("kb.index"))
 
@@ -48,12 +58,13 @@ def account():
     return account_page(form=form)
 
 
-def account_page(form=None, token_form=None, new_secret=None, status=200):
+def account_page(form=None, token_form=None, new_secret=None, password_form=None, status=200):
     """The account page. Its API-token section comes from portal.api (template globals and
-    routes of its own), so auth does not import api."""
+    routes of its own), so auth does not import api; password and sessions are in account.py."""
     response = current_app.make_response((render_template(
         "auth/account.html", form=form or LanguageForm(lang=current_user.locale or ""),
-        token_form=token_form, new_secret=new_secret,
+        token_form=token_form, new_secret=new_secret, password_form=password_form or PasswordForm(),
+        min_password_length=services.MIN_PASSWORD_LENGTH,
     ), status))
     if new_secret:
         response.headers["Cache-Control"] = "no-store"  # the secret is shown this once

@@ -68,6 +68,15 @@ def create_organization(name: str, started_on: date, timezone: str = "UTC", comm
     return org
 
 
+def _named_organization(organization: Organization | str | None) -> Organization | None:
+    if not isinstance(organization, str):
+        return organization
+    found = organization_by_name(organization)
+    if found is None:
+        raise DomainError(_l("No organization named %(name)s.", name=repr(organization)), "org")
+    return found
+
+
 def create_user(
     email: str,
     password: str,
@@ -81,11 +90,7 @@ def create_user(
     if user_by_email(email):
         raise DomainError(_l("A user with the email %(email)s already exists.", email=email), "email")
     _check_password(password)
-    if isinstance(organization, str):
-        found = organization_by_name(organization)
-        if found is None:
-            raise DomainError(_l("No organization named %(name)s.", name=repr(organization)), "org")
-        organization = found
+    organization = _named_organization(organization)
     if role.is_customer and organization is None:
         raise DomainError(_l("Customers belong to an organization: give one with --org."), "org")
     if role.is_staff and organization is not None:
@@ -145,13 +150,57 @@ def _check_password(password: str) -> None:
                           "password")
 
 
-def reset_password(email: str, password: str) -> User:
+def _existing(email: str) -> User:
     user = user_by_email(email)
     if user is None:
         raise DomainError(_l("No user with the email %(email)s.", email=email.strip()), "email")
+    return user
+
+
+def end_sessions(user: User, commit: bool = True) -> None:
+    """End every session and remember-me cookie of the user's (portal.auth.sessions): one
+    UPDATE that raises the generation, so two at once both count."""
+    user.session_epoch = User.session_epoch + 1
+    if commit:
+        db.session.commit()
+
+
+def reset_password(email: str, password: str) -> User:
+    """An operator sets someone's password: every session of theirs ends."""
+    user = _existing(email)
     _check_password(password)
     user.set_password(password)
-    db.session.commit()
+    end_sessions(user)
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user changes their own password: sessions elsewhere end (the caller signs this one in again)."""
+    if not user.check_password(current or ""):
+        raise DomainError(_l("That is not your current password."), "current_password")
+    _check_password(new)
+    user.set_password(new)
+    end_sessions(user)
+
+
+def set_active(email: str, active: bool) -> User:
+    """Deactivate (no sign-in, sessions and API tokens stop working) or reactivate an account."""
+    user = _existing(email)
+    user.active = active
+    end_sessions(user)
+    return user
+
+
+def set_role(email: str, role: str | Role, organization: Organization | str | None = None) -> User:
+    """A new role, within the same rules as a new account's; the user signs in again to get it."""
+    user, role = _existing(email), parse_role(role)
+    organization = _named_organization(organization) or user.organization
+    if role.is_staff and organization is not None:
+        raise DomainError(_l("Staff (agents, writers, admins) do not belong to a customer organization."), "org")
+    if role.is_customer and organization is None:
+        raise DomainError(_l("Customers belong to an organization: give one with --org."), "org")
+    user.role, user.organization = role, organization
+    end_sessions(user)
     return user
 
 

@@ -3,46 +3,10 @@ redis-server on 127.0.0.1, as CI installs it from Debian's packages)."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
-
-import pytest
-
 from portal.auth.models import Role
 from tests.api.conftest import token_for
 from tests.conftest import IsolatedClient
 from tests.factories import gen_user
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("the shared rate-limit test needs Debian's redis-server (apt-get install redis-server)")
-    port = _free_port()
-    process = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def _server(make_app, storage: str):

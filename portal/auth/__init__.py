@@ -19,4 +19,4 @@ def load_user(user_id: str) -> User | None:
         return None
 
 
-from . import routes  # noqa: E402,F401  (registers the views on bp)
+from . import routes, two_factor_routes  # noqa: E402,F401  (register the views on bp)

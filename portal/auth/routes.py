@@ -5,8 +5,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..errors import DomainError
 from ..extensions import csrf
 from ..web import safe_next
-from . import bp, services
+from . import bp, services, two_factor
 from .forms import LanguageForm, LoginForm
+from .models import utcnow
+
+PENDING_SIGN_IN = "two_factor_pending"  # user id, time, remember and next between password and code
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -19,20 +22,28 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             form.password.errors.append(_("That email and password do not match an account."))
+        elif two_factor.is_enabled(user):  # the password alone is not enough: ask for the code
+            session[PENDING_SIGN_IN] = two_factor.start_sign_in(user, utcnow(), form.remember.data, form.next.data)
+            return redirect(url_for("auth.sign_in_code"))
         else:
-            login_user(user, remember=form.remember.data)
-            session.pop("lang", None)  # the account's own choice wins from now on
-            flash(_("Welcome back, %(name)s.", name=user.name), "success")
-            return redirect(safe_next(form.next.data, url_for("kb.index")))
+            return finish_sign_in(user, form.remember.data, form.next.data)
     if "csrf_token" in form.errors:  # (no such field when CSRF is switched off, as in bench/)
         form.password.errors.append(_("The page was open too long. Please sign in again."))
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
 
 
+def finish_sign_in(user, remember: bool, next_url: str | None):
+    login_user(user, remember=remember)
+    session.pop("lang", None)  # the account's own choice wins from now on
+    flash(_("Welcome back, %(name)s.", name=user.name), "success")
+    return redirect(safe_next(next_url, url_for("kb.index")))
+
+
 @bp.post("/logout")
 def logout():
     logout_user()
+    session.pop(PENDING_SIGN_IN, None)
     flash(_("You are signed out."), "info")
     return redirect(url_for("kb.index"))
 
@@ -48,12 +59,12 @@ def account():
     return account_page(form=form)
 
 
-def account_page(form=None, token_form=None, new_secret=None, status=200):
+def account_page(form=None, token_form=None, new_secret=None, status=200, **sections):
     """The account page. Its API-token section comes from portal.api (template globals and
-    routes of its own), so auth does not import api."""
+    routes of its own), so auth does not import api; ``sections`` are other sections' forms."""
     response = current_app.make_response((render_template(
         "auth/account.html", form=form or LanguageForm(lang=current_user.locale or ""),
-        token_form=token_form, new_secret=new_secret,
+        token_form=token_form, new_secret=new_secret, **sections,
     ), status))
     if new_secret:
         response.headers["Cache-Control"] = "no-store"  # the secret is shown this once

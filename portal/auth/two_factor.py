@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
@@ -30,6 +31,7 @@ from .services import user_by_email
 RECOVERY_CODES = 10
 MAX_FAILED_CODES = 5  # wrong codes in a row, then the password is asked again
 PENDING_SECONDS = 300  # between the password and the code
+CLOCK_SKEW = -timedelta(seconds=30)
 VALID_WINDOW = 1  # accept the code of the step before and after: clocks drift, people type slowly
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to confuse
 
@@ -130,7 +132,11 @@ def enable(user: User, secret: str, code: str, now: datetime) -> list[str]:
     db.session.add(TwoFactor(user_id=user.id, secret_encrypted=seal(secret), enabled_at=now,
                              last_used_step=step, failed_codes=0))
     codes = _new_recovery_codes(user, now)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same form sent twice at once: the first one won
+        db.session.rollback()
+        raise DomainError(_l("Two-step sign-in is already on."), "code") from None
     return codes
 
 
@@ -196,7 +202,8 @@ def pending_user(marker, now: datetime) -> User | None:
         user = db.session.get(User, int(marker["user_id"]))
     except (TypeError, KeyError, ValueError):
         return None
-    if user is None or not user.active or not timedelta(0) <= now - started <= timedelta(seconds=PENDING_SECONDS):
+    # (a little before "now" too: the password step may have run on a server whose clock is ahead)
+    if user is None or not user.active or not CLOCK_SKEW <= now - started <= timedelta(seconds=PENDING_SECONDS):
         return None
     return user
 
@@ -237,7 +244,7 @@ def verify_code(user: User, code: str, now: datetime) -> str:
     typed = "".join((code or "").split()).replace("-", "").lower()
     if not typed:
         raise DomainError(_l("Enter the 6-digit code from your app, or a recovery code."), "code")
-    if typed.isdigit():
+    if typed.isdigit() and len(typed) == 6:
         step = _matching_step(unseal(settings.secret_encrypted), typed, now)
         if step is None:
             raise DomainError(_l("That code is not right. Type the code your app shows now."), "code")

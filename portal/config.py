@@ -106,6 +106,11 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     # The API writes X-RateLimit-* itself, and Retry-After only on a 429.
     "RATELIMIT_HEADERS_ENABLED": False,
+    # Two-step sign-in: roles that must use it (e.g. ["admin", "agent"]; in the environment also
+    # "admin,agent"); none by default, so every user chooses. The issuer is the name authenticator
+    # apps show; default: the host of BASE_URL.
+    "TWO_FACTOR_REQUIRED_ROLES": [],
+    "TWO_FACTOR_ISSUER": None,
     # Behind N reverse proxies (nginx, a load balancer): trust N X-Forwarded-For/-Proto/-Host
     # hops, so rate limits and logs see each client's address, not the proxy's. 0: none.
     "PROXY_HOPS": 0,

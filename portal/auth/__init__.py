@@ -15,4 +15,4 @@ login_manager.user_loader(sessions.load_user)
 bp.before_app_request(sessions.enforce_lifetimes)
 
 
-from . import account, routes  # noqa: E402,F401  (register the views on bp)
+from . import account, routes, two_factor_routes  # noqa: E402,F401  (register the views on bp)

@@ -3,7 +3,7 @@
 import click
 
 from ..errors import DomainError
-from . import services
+from . import services, two_factor
 from .models import Role
 
 
@@ -75,6 +75,18 @@ def reactivate(email):
     """Let a deactivated account sign in again (with its old password and API tokens)."""
     user = _call(services.set_active, email, True)
     click.echo(f"Reactivated {user.email}.")
+
+
+@user_cli.command("reset-2fa")
+@click.argument("email")
+def reset_two_factor(email):
+    """Turn off someone's two-step sign-in (lost phone and recovery codes): the password alone signs
+    them in again, and they can set it up anew (a required role is asked to at once)."""
+    try:
+        user = two_factor.reset(email)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"Two-step sign-in is off for {user.email}; their recovery codes no longer work.")
 
 
 def register(cli) -> None:

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
@@ -29,3 +29,19 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(_l("New password again"), render_kw={"autocomplete": "new-password"}, validators=[
         DataRequired(_l("Enter the new password again.")),
         EqualTo("new_password", _l("The two new passwords are not the same."))])
+class CodeForm(FlaskForm):
+    """A code from the authenticator app (or, signing in, a recovery code)."""
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=40)],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false",
+                                  "size": 12})
+
+
+class TwoFactorProofForm(FlaskForm):
+    """Before regenerating recovery codes or turning two-step sign-in off."""
+    proof = PasswordField(_l("Your password or a current code"),
+                          validators=[DataRequired(_l("Enter your password or a code.")), Length(max=200)],
+                          render_kw={"autocomplete": "current-password"})
+
+
+class EnrolForm(CodeForm):
+    next = HiddenField()  # where a user made to set it up was going

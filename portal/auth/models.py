@@ -112,3 +112,32 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email!r} {self.role.value}>"
+
+
+# --- two-step sign-in (TOTP), portal.auth.two_factor -------------------------------------------
+
+class TwoFactor(db.Model):
+    """A user's authenticator app, once confirmed with a code: no row, no second step."""
+
+    __tablename__ = "user_two_factor"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # The TOTP secret, encrypted with a key derived from SECRET_KEY (Fernet); never shown again.
+    secret_encrypted: Mapped[str] = mapped_column(String(255))
+    enabled_at: Mapped[datetime]
+    # The last 30-second time step a code was accepted for: a code is good once (no replay).
+    last_used_step: Mapped[int | None]
+    # Wrong codes since the password was last typed; at the limit the password is asked again.
+    failed_codes: Mapped[int] = mapped_column(default=0)
+
+
+class RecoveryCode(db.Model):
+    """One of the codes shown once when two-step sign-in is turned on; each signs in once."""
+
+    __tablename__ = "user_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(128))  # "salt$sha256", never the code itself
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

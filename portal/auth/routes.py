@@ -5,9 +5,11 @@ from flask_login import current_user, login_required
 from ..errors import DomainError
 from ..extensions import csrf
 from ..web import safe_next
-from . import bp, services, sessions, throttle
+from . import bp, services, sessions, throttle, two_factor
 from .forms import LanguageForm, LoginForm, PasswordForm
 from .models import utcnow
+
+PENDING_SIGN_IN = "two_factor_pending"  # user id, time, remember and next between password and code
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -25,16 +27,23 @@ def login():
         if user is None:
             throttle.failed(form.email.data)
             form.password.errors.append(_("That email and password do not match an account."))
+        elif two_factor.is_enabled(user):  # the password alone is not enough: ask for the code
+            session[PENDING_SIGN_IN] = two_factor.start_sign_in(user, utcnow(), form.remember.data, form.next.data)
+            return redirect(url_for("auth.sign_in_code"))
         else:
             throttle.succeeded(form.email.data)
-            sessions.start(user, remember=form.remember.data, now=utcnow())
-            session.pop("lang", None)  # the account's own choice wins from now on
-            flash(_("Welcome back, %(name)s.", name=user.name), "success")
-            return redirect(safe_next(form.next.data, url_for("kb.index")))
+            return finish_sign_in(user, form.remember.data, form.next.data)
     if "csrf_token" in form.errors:  # (no such field when CSRF is switched off, as in bench/)
         form.password.errors.append(_("The page was open too long. Please sign in again."))
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+def finish_sign_in(user, remember: bool, next_url: str | None):
+    sessions.start(user, remember=remember, now=utcnow())
+    session.pop("lang", None)  # the account's own choice wins from now on
+    flash(_("Welcome back, %(name)s.", name=user.name), "success")
+    return redirect(safe_next(next_url, url_for("kb.index")))
 
 
 @bp.post("/logout")
@@ -43,6 +52,7 @@ def logout():
     if current_user.is_authenticated:
         services.end_sessions(current_user)
     sessions.end_here()
+    session.pop(PENDING_SIGN_IN, None)
     flash(_("You are signed out."), "info")
     return redirect(url_for("kb.index"))
 
@@ -58,13 +68,15 @@ def account():
     return account_page(form=form)
 
 
-def account_page(form=None, token_form=None, new_secret=None, password_form=None, status=200):
+def account_page(form=None, token_form=None, new_secret=None, status=200, **sections):
     """The account page. Its API-token section comes from portal.api (template globals and
-    routes of its own), so auth does not import api; password and sessions are in account.py."""
+    routes of its own), so auth does not import api; password and sessions are in account.py,
+    two-step sign-in in two_factor_routes.py; ``sections`` are those sections' forms."""
+    sections.setdefault("password_form", PasswordForm())
     response = current_app.make_response((render_template(
         "auth/account.html", form=form or LanguageForm(lang=current_user.locale or ""),
-        token_form=token_form, new_secret=new_secret, password_form=password_form or PasswordForm(),
-        min_password_length=services.MIN_PASSWORD_LENGTH,
+        token_form=token_form, new_secret=new_secret, min_password_length=services.MIN_PASSWORD_LENGTH,
+        **sections,
     ), status))
     if new_secret:
         response.headers["Cache-Control"] = "no-store"  # the secret is shown this once

@@ -2,6 +2,7 @@
 
 import click
 
+from .. import audit
 from ..errors import DomainError
 from . import services
 from .models import Role
@@ -24,7 +25,8 @@ def user_cli():
 @click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user(email, role, org_name, name, password):
     try:
-        user = services.create_user(email, password, role, name=name, organization=org_name)
+        user = services.create_user(email, password, role, name=name, organization=org_name,
+                                    origin=audit.CLI)
     except DomainError as exc:
         _fail(exc)
     where = f" in {user.organization.name!r}" if user.organization else ""

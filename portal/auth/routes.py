@@ -2,6 +2,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import audit
 from ..errors import DomainError
 from ..extensions import csrf
 from ..web import safe_next
@@ -18,6 +19,7 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
+            audit.failed_sign_in(form.email.data)
             form.password.errors.append(_("That email and password do not match an account."))
         else:
             login_user(user, remember=form.remember.data)

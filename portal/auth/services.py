@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
+from .. import audit
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
 from .models import Organization, OrganizationDomain, Role, User
@@ -75,7 +76,9 @@ def create_user(
     name: str | None = None,
     organization: Organization | str | None = None,
     commit: bool = True,
+    origin: audit.Origin | None = None,
 ) -> User:
+    """``origin``: who creates the account and from where, for the audit log."""
     email = normalize_email(email)
     role = parse_role(role)
     if user_by_email(email):
@@ -93,6 +96,9 @@ def create_user(
     user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, organization=organization)
     user.set_password(password)
     db.session.add(user)
+    db.session.flush()  # the id, for the audit entry
+    audit.record("user.create", origin, target=("user", user.id, email),
+                 organization_id=organization.id if organization else None, detail={"role": role.value})
     if commit:
         db.session.commit()
     return user

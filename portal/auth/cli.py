@@ -33,6 +33,23 @@ def create_user(email, role, org_name, name, password):
     click.echo(f"Created {user.role.value} {user.email}{where}.")
 
 
+@user_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+@click.option("--org", "org_name", help="The organization, for a customer (default: the one they are in).")
+def set_role(email, role, org_name):
+    """Give someone another role (recorded in the audit log)."""
+    user = services.user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with the email {email.strip()}.")
+    before = user.role.value
+    try:
+        services.set_role(user, role, org_name, origin=audit.CLI)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"{user.email}: {before} → {user.role.value}.")
+
+
 @user_cli.command("set-password")
 @click.argument("email")
 @click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)

@@ -84,15 +84,7 @@ def create_user(
     if user_by_email(email):
         raise DomainError(_l("A user with the email %(email)s already exists.", email=email), "email")
     _check_password(password)
-    if isinstance(organization, str):
-        found = organization_by_name(organization)
-        if found is None:
-            raise DomainError(_l("No organization named %(name)s.", name=repr(organization)), "org")
-        organization = found
-    if role.is_customer and organization is None:
-        raise DomainError(_l("Customers belong to an organization: give one with --org."), "org")
-    if role.is_staff and organization is not None:
-        raise DomainError(_l("Staff (agents, writers, admins) do not belong to a customer organization."), "org")
+    organization = _organization_for(role, organization)
     user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, organization=organization)
     user.set_password(password)
     db.session.add(user)
@@ -105,6 +97,42 @@ def create_user(
 
 
 # --- the organizations' mail domains (mail from an unknown address there gets an account) ----
+
+def _organization_for(role: Role, organization: Organization | str | None) -> Organization | None:
+    """The organization a user of ``role`` belongs to: customers one, staff none."""
+    if isinstance(organization, str):
+        found = organization_by_name(organization)
+        if found is None:
+            raise DomainError(_l("No organization named %(name)s.", name=repr(organization)), "org")
+        organization = found
+    if role.is_customer and organization is None:
+        raise DomainError(_l("Customers belong to an organization: give one with --org."), "org")
+    if role.is_staff and organization is not None:
+        raise DomainError(_l("Staff (agents, writers, admins) do not belong to a customer organization."), "org")
+    return organization
+
+
+def set_role(user: User, role: str | Role, organization: Organization | str | None = None,
+             origin: audit.Origin | None = None) -> User:
+    """Give ``user`` another role; a customer keeps their organization unless given another,
+    staff belong to none. Recorded in the audit log with the role before and after."""
+    role = parse_role(role)
+    if role.is_customer and organization is None:
+        organization = user.organization
+    organization = _organization_for(role, organization)
+    before, before_org = user.role, user.organization
+    if before is role and before_org == organization:
+        return user
+    user.role, user.organization = role, organization
+    detail = {"from": before.value, "to": role.value}
+    if before_org != organization:
+        detail["organization"] = {"from": before_org and before_org.name, "to": organization and organization.name}
+    audit.record("user.role_change", origin, target=("user", user.id, user.email),
+                 organization_id=(organization or before_org).id if (organization or before_org) else None,
+                 detail=detail)
+    db.session.commit()
+    return user
+
 
 def normalize_domain(value: str) -> str:
     domain = (value or "").strip().lower().lstrip("@").rstrip(".")

@@ -88,6 +88,28 @@ def test_users_created_by_the_cli(app, runner):
     assert created.detail == {"role": "customer_admin", "via": "cli"} and created.organization_id is not None
 
 
+def test_role_changes_by_the_cli_and_the_service(app, runner):
+    from portal.auth import services as accounts
+
+    acme = gen_org(name="Acme")
+    ana = gen_user(Role.CUSTOMER, email="ana@example.com", org=acme)
+    result = runner.invoke(args=["user", "set-role", "ana@example.com", "customer_admin"])
+    assert result.exit_code == 0 and "customer → customer_admin" in result.output, result.output
+    changed, = entries("user.role_change")
+    assert (changed.actor_id, changed.target_id, changed.organization_id) == (None, ana.id, acme.id)
+    assert changed.detail == {"from": "customer", "to": "customer_admin", "via": "cli"}
+    result = runner.invoke(args=["user", "set-role", "ana@example.com", "agent", "--org", "Acme"])
+    assert result.exit_code != 0 and "do not belong to a customer organization" in result.output
+    assert runner.invoke(args=["user", "set-role", "ana@example.com", "customer_admin"]).exit_code == 0
+    assert len(entries("user.role_change")) == 1  # refused, or no change: nothing recorded
+    boss = gen_user(Role.ADMIN, email="boss@example.com")
+    accounts.set_role(db.session.get(type(ana), ana.id), Role.AGENT, origin=log.Origin.of(boss, "10.0.0.5"))
+    staff = entries("user.role_change")[-1]
+    assert (staff.actor_email, staff.address, staff.organization_id) == ("boss@example.com", "10.0.0.5", acme.id)
+    assert staff.detail == {"from": "customer_admin", "to": "agent", "organization": {"from": "Acme", "to": None}}
+    assert db.session.get(type(ana), ana.id).organization_id is None
+
+
 def test_plan_changes_on_the_page_and_by_the_cli(app, client, auth, runner):
     org = gen_org(name="Acme", plan="standard", started_on=date(2026, 1, 15))
     admin = gen_user(Role.ADMIN, email="boss@example.com")

@@ -115,7 +115,9 @@ class Filters:
 
     @classmethod
     def parse(cls, values: Mapping[str, str]) -> Filters:
-        typed = {key: (values.get(key) or "").strip()[:EMAIL_MAX] for key in ("action", "actor", "org", "since", "until")}
+        # NUL cannot be stored or compared in PostgreSQL text: it never matches anything anyway.
+        typed = {key: (values.get(key) or "").replace("\x00", "").strip()[:EMAIL_MAX]
+                 for key in ("action", "actor", "org", "since", "until")}
         filters = cls(typed=typed)
         if typed["action"]:
             if typed["action"] in ACTIONS:
@@ -148,7 +150,7 @@ class Filters:
             query = query.where(AuditEntry.organization_id == self.organization_id)
         if self.since:
             query = query.where(AuditEntry.at >= datetime.combine(self.since, time()))
-        if self.until:  # the whole last day
+        if self.until and self.until < date.max:  # the whole last day (9999-12-31: no end at all)
             query = query.where(AuditEntry.at < datetime.combine(self.until + timedelta(days=1), time()))
         return query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
 

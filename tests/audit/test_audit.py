@@ -241,6 +241,8 @@ def test_bad_filters_get_a_message_and_keep_what_was_typed(app, client, auth):
     assert response.status_code == 422 and "The end date is before the start date." in response.get_data(as_text=True)
     assert client.get("/agent/audit.csv?until=soon").status_code == 422
     assert client.get("/agent/audit?page=99999999999").status_code == 200  # past the end: an empty page
+    for hostile in ("?actor=%00", "?until=9999-12-31", "?since=0001-01-01", "?page=-1", "?org=99999999999"):
+        assert client.get("/agent/audit" + hostile).status_code in (200, 422), hostile
 
 
 def test_pages_of_entries_link_with_and_without_htmx(app, client, auth, now):

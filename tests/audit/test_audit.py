@@ -324,3 +324,10 @@ def test_the_worker_prunes_the_log(app, now):
     stop.set()  # one round, then stop
     audit.prune_job(app, stop)
     assert [e.actor_email for e in entries()] == ["new@example.com"]
+
+
+def test_the_staff_menu_marks_the_audit_log_as_the_current_page(app, client, auth):
+    auth.login(gen_user(Role.ADMIN).email)
+    page = client.get("/agent/audit").get_data(as_text=True)
+    assert '<a href="/agent/audit" aria-current="page">' in page
+    assert page.count('aria-current="page"') == 1  # not the queue as well

@@ -42,4 +42,5 @@ def audit_csv():
     name = f"audit-log-{utcnow():%Y-%m-%d}.csv"
     audit.record_request("export.csv", target=("export", None, name), detail={"filters": filters.args()})
     return Response(body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "private, no-store"})

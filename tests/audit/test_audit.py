@@ -123,8 +123,9 @@ def test_plan_changes_on_the_page_and_by_the_cli(app, client, auth, runner):
     assert change.detail["plan"] == "premium" and change.detail["from"] == "2027-01-01"
     assert change.detail["previous"] == {"plan": "standard", "now_ends": "2026-12-31"}
     before = len(entries("plan.change"))
-    response = client.post(f"/org/{org.id}/plans", data={"plan": "standard", "starts_on": "2027-01-05", "ends_on": "",
-                                                         "note": "", "csrf_token": csrf_token(client, f"/org/{org.id}")})
+    response = client.post(f"/org/{org.id}/plans", data={
+        "plan": "standard", "starts_on": "2027-01-05", "ends_on": "", "note": "",
+        "csrf_token": csrf_token(client, f"/org/{org.id}")})
     assert response.status_code == 422
     assert len(entries("plan.change")) == before  # refused (it overlaps): nothing recorded
 

@@ -71,6 +71,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     plans.init_app(app)
 
+    from . import audit
+
+    audit.init_app(app)
+
     from .auth import bp as auth_bp
     from .api import account as _api_tokens  # noqa: F401  (the account page's API tokens, on auth's blueprint)
     from .auth.cli import register as register_auth_cli

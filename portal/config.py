@@ -114,6 +114,9 @@ DEFAULTS = {
     # Behind N reverse proxies (nginx, a load balancer): trust N X-Forwarded-For/-Proto/-Host
     # hops, so rate limits and logs see each client's address, not the proxy's. 0: none.
     "PROXY_HOPS": 0,
+    # The audit log (sign-ins, tokens, plans, exports…, on /agent/audit) keeps this many days;
+    # `portal audit prune` and `portal worker` delete older entries. 0: keep everything.
+    "AUDIT_RETENTION_DAYS": 365,
 }
 
 

@@ -7,6 +7,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..auth.models import User, utcnow
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
@@ -49,17 +50,24 @@ def all_macros() -> list[Macro]:
     return list(db.session.scalars(select(Macro).order_by(Macro.name)))
 
 
-def save(agent: User, name: str, body: str, macro: Macro | None = None) -> Macro:
+def save(agent: User, name: str, body: str, macro: Macro | None = None, origin: audit.Origin | None = None) -> Macro:
     name, body = (name or "").strip(), (body or "").strip()
     if not name or len(name) > 120:
         raise DomainError(_l("Give the macro a name of at most 120 characters."), "name")
     if not body or len(body) > 10_000:
         raise DomainError(_l("Write the reply text (at most 10,000 characters)."), "body")
     render(body, SAMPLE)  # a typo in a placeholder is refused now, not when a customer would read it
+    detail = {"name": name} if macro is None else {"name": name, "was": macro.name} if macro.name != name else {}
+    if macro is not None and macro.body != body:
+        detail["body_changed"] = True
+    action = "macro.create" if macro is None else "macro.edit"
     macro = macro or Macro(created_by_id=agent.id)
     macro.name, macro.body, macro.updated_at = name, body, utcnow()
     db.session.add(macro)
     try:
+        db.session.flush()  # the id, for the audit entry (and a taken name shows here)
+        audit.record(action, origin or audit.Origin.of(agent), macro.updated_at, target=("macro", macro.id, name),
+                     detail=detail)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -67,6 +75,7 @@ def save(agent: User, name: str, body: str, macro: Macro | None = None) -> Macro
     return macro
 
 
-def delete(macro: Macro) -> None:
+def delete(macro: Macro, origin: audit.Origin | None = None) -> None:
+    audit.record("macro.delete", origin, target=("macro", macro.id, macro.name))
     db.session.delete(macro)
     db.session.commit()

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
 from ..extensions import db, parse_id
@@ -109,7 +110,7 @@ def macros(macro_id=None):
     if request.method == "POST":
         typed = {k: request.form.get(k, "") for k in ("name", "body")}
         try:
-            service.save(current_user, typed["name"], typed["body"], macro)
+            service.save(current_user, typed["name"], typed["body"], macro, audit.from_request())
         except DomainError as exc:
             db.session.rollback()
             errors = {exc.field or "form": exc.message}
@@ -128,7 +129,7 @@ def delete_macro(macro_id):
     from .models import Macro
 
     macro = db.session.get(Macro, macro_id) or abort(404)
-    service.delete(macro)
+    service.delete(macro, audit.from_request())
     flash(_("Macro deleted."), "success")
     return redirect(url_for("agent.macros"))
 
@@ -271,6 +272,8 @@ def analytics_csv(section):
         writer.writerows([w.week, w.web, w.email, w.api] for w in figures.channels_by_week(since))
     else:
         abort(404)
+    audit.record_request("export.csv", target=("export", None, f"analytics-{section}.csv"),
+                         detail={"days": _days})
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="analytics-{section}.csv"',
                              "Cache-Control": "private, no-store"})

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..auth import bp as auth_bp
 from ..auth.routes import account_page
 from ..errors import DomainError
@@ -37,7 +38,7 @@ def create_api_token():
     token_form = NewTokenForm()
     if token_form.validate_on_submit():
         try:
-            _token, secret = services.create_token(current_user, token_form.name.data)
+            _token, secret = services.create_token(current_user, token_form.name.data, audit.from_request())
         except DomainError as exc:
             token_form.name.errors = [str(exc)]
         else:
@@ -53,7 +54,7 @@ def create_api_token():
 def revoke_api_token(token_id):
     """Revoke one of your own tokens (the global CSRF check has already run)."""
     try:
-        token = services.revoke_token(current_user, token_id)
+        token = services.revoke_token(current_user, token_id, audit.from_request())
     except DomainError:
         abort(404)
     flash(_("The token “%(name)s” is revoked; programs using it can no longer sign in.", name=token.name),

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from .. import audit
 from ..auth import services as auth_services
 from ..errors import DomainError
 from . import services
@@ -24,7 +25,7 @@ def create_token(email, name):
     if user is None:
         raise click.ClickException(f"No user with the email {email.strip()}.")
     try:
-        token, secret = services.create_token(user, name)
+        token, secret = services.create_token(user, name, audit.CLI)
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created token {token.name!r} ({token.prefix}…) for {user.email}. Keep the secret now; "

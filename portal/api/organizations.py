@@ -1,8 +1,9 @@
 """The API's organization endpoints for admins: an organization's plan history, and plan changes."""
 
-from flask import url_for
+from flask import request, url_for
 from spectree import Response
 
+from .. import audit
 from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
 from ..extensions import MAX_ID, db
@@ -47,7 +48,7 @@ def add_plan_change(org_id: int, json: PlanChangeIn):
     organization = _organization(org_id)
     try:
         change = history.set_plan(organization, json.plan, json.starts_on, json.ends_on, json.trial, json.note,
-                                  by=api_user())
+                                  by=api_user(), origin=audit.Origin.of(api_user(), request.remote_addr, "api"))
     except history.PlanOverlap as exc:
         db.session.rollback()
         raise Problem(409, str(exc), "plan-overlap") from None

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from .. import audit
 from ..auth.models import User, utcnow
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db, insert_for_dialect
@@ -44,8 +45,9 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(user: User, name: str) -> tuple[ApiToken, str]:
-    """A new token and its secret: the only time the secret exists outside the caller."""
+def create_token(user: User, name: str, origin: audit.Origin | None = None) -> tuple[ApiToken, str]:
+    """A new token and its secret: the only time the secret exists outside the caller.
+    ``origin`` (default: the user) is who made it and from where, for the audit log."""
     name = " ".join((name or "").split())
     if not name:
         raise DomainError(_l("Give the token a name, such as the tool that will use it."), "name")
@@ -61,6 +63,9 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, prefix=secret[:12], secret_hash=_digest(secret), created_at=utcnow())
     db.session.add(token)
+    db.session.flush()  # the id, for the audit entry
+    audit.record("token.create", origin or audit.Origin.of(user), target=("token", token.id, name),
+                 organization_id=user.organization_id, detail={"owner": user.email, "prefix": token.prefix})
     db.session.commit()
     return token, secret
 
@@ -71,13 +76,16 @@ def tokens_of(user: User) -> list[ApiToken]:
                                              ApiToken.id.desc())))
 
 
-def revoke_token(user: User, token_id: int) -> ApiToken:
+def revoke_token(user: User, token_id: int, origin: audit.Origin | None = None) -> ApiToken:
     """Revoke one of the user's own tokens; another user's token is "not found"."""
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise DomainError(_l("No such token."), "token")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        audit.record("token.revoke", origin or audit.Origin.of(user), token.revoked_at,
+                     target=("token", token.id, token.name), organization_id=user.organization_id,
+                     detail={"owner": user.email, "prefix": token.prefix})
         db.session.commit()
     return token
 

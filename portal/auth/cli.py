@@ -2,6 +2,7 @@
 
 import click
 
+from .. import audit
 from ..errors import DomainError
 from . import services, two_factor
 from .models import Role
@@ -32,7 +33,8 @@ def user_cli():
 @click.option("--password", required=True, prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user(email, role, org_name, name, password):
     try:
-        user = services.create_user(email, password, role, name=name, organization=org_name)
+        user = services.create_user(email, password, role, name=name, organization=org_name,
+                                    origin=audit.CLI)
     except DomainError as exc:
         _fail(exc)
     where = f" in {user.organization.name!r}" if user.organization else ""
@@ -57,7 +59,7 @@ def set_password(email, password):
 @click.option("--org", "org_name", help="The customer's organization, when a staff account becomes a customer.")
 def set_role(email, role, org_name):
     """Give someone another role; their sessions end, so the new one applies at once."""
-    user = _call(services.set_role, email, role, organization=org_name)
+    user = _call(services.set_role, email, role, organization=org_name, origin=audit.CLI)
     click.echo(f"{user.email} is now {user.role.value}; their sessions have ended.")
 
 
@@ -65,7 +67,7 @@ def set_role(email, role, org_name):
 @click.argument("email")
 def deactivate(email):
     """No more sign-ins: their sessions end and their API tokens stop working."""
-    user = _call(services.set_active, email, False)
+    user = _call(services.set_active, email, False, origin=audit.CLI)
     click.echo(f"Deactivated {user.email}; their sessions have ended and their API tokens stop working.")
 
 
@@ -73,7 +75,7 @@ def deactivate(email):
 @click.argument("email")
 def reactivate(email):
     """Let a deactivated account sign in again (with its old password and API tokens)."""
-    user = _call(services.set_active, email, True)
+    user = _call(services.set_active, email, True, origin=audit.CLI)
     click.echo(f"Reactivated {user.email}.")
 
 
@@ -83,7 +85,7 @@ def reset_two_factor(email):
     """Turn off someone's two-step sign-in (lost phone and recovery codes): the password alone signs
     them in again, and they can set it up anew (a required role is asked to at once)."""
     try:
-        user = two_factor.reset(email)
+        user = two_factor.reset(email, origin=audit.CLI)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"Two-step sign-in is off for {user.email}; their recovery codes no longer work.")

@@ -2,6 +2,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..errors import DomainError
 from ..extensions import csrf
 from ..web import safe_next
@@ -26,6 +27,7 @@ def login():
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             throttle.failed(form.email.data)
+            audit.failed_sign_in(form.email.data)
             form.password.errors.append(_("That email and password do not match an account."))
         elif two_factor.is_enabled(user):  # the password alone is not enough: ask for the code
             session[PENDING_SIGN_IN] = two_factor.start_sign_in(user, utcnow(), form.remember.data, form.next.data)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
+from .. import audit
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
 from .models import Organization, OrganizationDomain, Role, User
@@ -68,15 +69,6 @@ def create_organization(name: str, started_on: date, timezone: str = "UTC", comm
     return org
 
 
-def _named_organization(organization: Organization | str | None) -> Organization | None:
-    if not isinstance(organization, str):
-        return organization
-    found = organization_by_name(organization)
-    if found is None:
-        raise DomainError(_l("No organization named %(name)s.", name=repr(organization)), "org")
-    return found
-
-
 def create_user(
     email: str,
     password: str,
@@ -84,26 +76,41 @@ def create_user(
     name: str | None = None,
     organization: Organization | str | None = None,
     commit: bool = True,
+    origin: audit.Origin | None = None,
 ) -> User:
+    """``origin``: who creates the account and from where, for the audit log."""
     email = normalize_email(email)
     role = parse_role(role)
     if user_by_email(email):
         raise DomainError(_l("A user with the email %(email)s already exists.", email=email), "email")
     _check_password(password)
-    organization = _named_organization(organization)
-    if role.is_customer and organization is None:
-        raise DomainError(_l("Customers belong to an organization: give one with --org."), "org")
-    if role.is_staff and organization is not None:
-        raise DomainError(_l("Staff (agents, writers, admins) do not belong to a customer organization."), "org")
+    organization = _organization_for(role, organization)
     user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, organization=organization)
     user.set_password(password)
     db.session.add(user)
+    db.session.flush()  # the id, for the audit entry
+    audit.record("user.create", origin, target=("user", user.id, email),
+                 organization_id=organization.id if organization else None, detail={"role": role.value})
     if commit:
         db.session.commit()
     return user
 
 
 # --- the organizations' mail domains (mail from an unknown address there gets an account) ----
+
+def _organization_for(role: Role, organization: Organization | str | None) -> Organization | None:
+    """The organization a user of ``role`` belongs to: customers one, staff none."""
+    if isinstance(organization, str):
+        found = organization_by_name(organization)
+        if found is None:
+            raise DomainError(_l("No organization named %(name)s.", name=repr(organization)), "org")
+        organization = found
+    if role.is_customer and organization is None:
+        raise DomainError(_l("Customers belong to an organization: give one with --org."), "org")
+    if role.is_staff and organization is not None:
+        raise DomainError(_l("Staff (agents, writers, admins) do not belong to a customer organization."), "org")
+    return organization
+
 
 def normalize_domain(value: str) -> str:
     domain = (value or "").strip().lower().lstrip("@").rstrip(".")
@@ -183,23 +190,35 @@ def change_password(user: User, current: str, new: str) -> None:
     end_sessions(user)
 
 
-def set_active(email: str, active: bool) -> User:
+def set_active(email: str, active: bool, origin: audit.Origin | None = None) -> User:
     """Deactivate (no sign-in, sessions and API tokens stop working) or reactivate an account."""
     user = _existing(email)
+    if user.active != active:
+        audit.record("user.deactivate" if not active else "user.reactivate", origin,
+                     target=("user", user.id, user.email), organization_id=user.organization_id)
     user.active = active
     end_sessions(user)
     return user
 
 
-def set_role(email: str, role: str | Role, organization: Organization | str | None = None) -> User:
-    """A new role, within the same rules as a new account's; the user signs in again to get it."""
+def set_role(email: str, role: str | Role, organization: Organization | str | None = None,
+             origin: audit.Origin | None = None) -> User:
+    """Give someone another role; a customer keeps their organization unless given another, staff
+    belong to none. Their sessions end, so the new role applies at once; recorded in the audit log."""
     user, role = _existing(email), parse_role(role)
-    organization = _named_organization(organization) or user.organization
-    if role.is_staff and organization is not None:
-        raise DomainError(_l("Staff (agents, writers, admins) do not belong to a customer organization."), "org")
     if role.is_customer and organization is None:
-        raise DomainError(_l("Customers belong to an organization: give one with --org."), "org")
+        organization = user.organization
+    organization = _organization_for(role, organization)
+    before, before_org = user.role, user.organization
+    if before is role and before_org == organization:
+        return user
     user.role, user.organization = role, organization
+    detail = {"from": before.value, "to": role.value}
+    if before_org != organization:
+        detail["organization"] = {"from": before_org and before_org.name, "to": organization and organization.name}
+    audit.record("user.role_change", origin, target=("user", user.id, user.email),
+                 organization_id=(organization or before_org).id if (organization or before_org) else None,
+                 detail=detail)
     end_sessions(user)
     return user
 

@@ -16,6 +16,7 @@ from flask_babel import ngettext
 from limits import RateLimitItem, parse
 
 from ..errors import DomainError
+from .. import audit
 from ..extensions import limiter
 from . import services
 
@@ -57,6 +58,7 @@ def throttled(email: str, wait: int) -> None:
     """An attempt refused unchecked: logged (with failed(), where an audit record hooks in)."""
     current_app.logger.warning("Sign-in throttled for %r from %r (%s s to wait)", _account(email),
                                request.remote_addr, wait)
+    audit.record_request("auth.sign_in_throttled", target=("email", None, _account(email)), detail={"wait": wait})
 
 
 def failed(email: str) -> None:

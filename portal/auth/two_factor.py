@@ -27,6 +27,7 @@ from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
 from .models import RecoveryCode, Role, TwoFactor, User
 from .services import user_by_email
+from .. import audit
 
 RECOVERY_CODES = 10
 MAX_FAILED_CODES = 5  # wrong codes in a row, then the password is asked again
@@ -120,7 +121,7 @@ def recovery_codes_left(user: User) -> int:
                              .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
 
 
-def enable(user: User, secret: str, code: str, now: datetime) -> list[str]:
+def enable(user: User, secret: str, code: str, now: datetime, origin: audit.Origin | None = None) -> list[str]:
     """Turn two-step sign-in on once the app shows a right code; returns the recovery codes, to be
     shown this once."""
     if is_enabled(user):
@@ -132,6 +133,7 @@ def enable(user: User, secret: str, code: str, now: datetime) -> list[str]:
     db.session.add(TwoFactor(user_id=user.id, secret_encrypted=seal(secret), enabled_at=now,
                              last_used_step=step, failed_codes=0))
     codes = _new_recovery_codes(user, now)
+    _record("auth.2fa_on", user, origin, now)
     try:
         db.session.commit()
     except IntegrityError:  # the same form sent twice at once: the first one won
@@ -140,24 +142,26 @@ def enable(user: User, secret: str, code: str, now: datetime) -> list[str]:
     return codes
 
 
-def disable(user: User, proof: str, now: datetime) -> None:
+def disable(user: User, proof: str, now: datetime, origin: audit.Origin | None = None) -> None:
     if is_required_for(user):
         raise DomainError(_l("Your role must use two-step sign-in: it cannot be turned off. You can make new "
                              "recovery codes instead."), "proof")
     check_proof(user, proof, now)
     _remove(user)
+    _record("auth.2fa_off", user, origin, now)
     db.session.commit()
 
 
-def regenerate_recovery_codes(user: User, proof: str, now: datetime) -> list[str]:
+def regenerate_recovery_codes(user: User, proof: str, now: datetime, origin: audit.Origin | None = None) -> list[str]:
     """New recovery codes; the old ones stop working."""
     check_proof(user, proof, now)
     codes = _new_recovery_codes(user, now)
+    _record("auth.2fa_codes", user, origin, now)
     db.session.commit()
     return codes
 
 
-def reset(email: str) -> User:
+def reset(email: str, origin: audit.Origin | None = None, now: datetime | None = None) -> User:
     """Support's way out for a user who lost their phone and codes: two-step sign-in is off."""
     user = user_by_email(email)
     if user is None:
@@ -165,8 +169,13 @@ def reset(email: str) -> User:
     if not is_enabled(user):
         raise DomainError(_l("%(email)s does not use two-step sign-in.", email=user.email), "email")
     _remove(user)
+    _record("auth.2fa_reset", user, origin, now)
     db.session.commit()
     return user
+
+
+def _record(action: str, user: User, origin, now) -> None:
+    audit.record(action, origin, now, target=("user", user.id, user.email), organization_id=user.organization_id)
 
 
 def _remove(user: User) -> None:

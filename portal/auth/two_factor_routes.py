@@ -5,6 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..errors import DomainError
 from ..extensions import db
 from ..web import safe_next
@@ -105,7 +106,7 @@ def two_factor_setup():
     form = EnrolForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
         try:
-            codes = two_factor.enable(current_user, secret, form.code.data, utcnow())
+            codes = two_factor.enable(current_user, secret, form.code.data, utcnow(), audit.from_request())
         except DomainError as exc:
             db.session.rollback()
             form.code.errors.append(exc.message)
@@ -134,7 +135,7 @@ def two_factor_regenerate():
     form = TwoFactorProofForm(prefix="regenerate")
     if form.validate():
         try:
-            codes = two_factor.regenerate_recovery_codes(current_user, form.proof.data, utcnow())
+            codes = two_factor.regenerate_recovery_codes(current_user, form.proof.data, utcnow(), audit.from_request())
         except DomainError as exc:
             db.session.rollback()
             form.proof.errors.append(exc.message)
@@ -150,7 +151,7 @@ def two_factor_disable():
     form = TwoFactorProofForm(prefix="disable")
     if form.validate():
         try:
-            two_factor.disable(current_user, form.proof.data, utcnow())
+            two_factor.disable(current_user, form.proof.data, utcnow(), audit.from_request())
         except DomainError as exc:
             db.session.rollback()
             form.proof.errors.append(exc.message)

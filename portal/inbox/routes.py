@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..auth.models import Role
 from ..errors import DomainError
 from ..extensions import db
@@ -41,7 +42,7 @@ def unmatched(errors=None, typed=None, status=200):
 def assign(inbound_id):
     email = request.form.get("customer", "")
     try:
-        row = services.assign(inbound_id, current_user, email)
+        row = services.assign(inbound_id, current_user, email, origin=audit.from_request())
     except services.NotWaiting as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -58,7 +59,7 @@ def assign(inbound_id):
 @roles_required(Role.AGENT, Role.ADMIN)
 def discard(inbound_id):
     try:
-        services.discard(inbound_id, current_user)
+        services.discard(inbound_id, current_user, origin=audit.from_request())
     except DomainError as exc:
         flash(exc.message, "error")
     else:

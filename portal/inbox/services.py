@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import mail
+from .. import audit, mail
 from ..auth import services as accounts
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError, lazy_gettext as _l, text
@@ -418,7 +418,7 @@ def _account_for_domain(row: InboundMessage, sender: str, name: str, now: dateti
         return None, f"already {made_today} new accounts at {domain} today (MAIL_NEW_ACCOUNTS_PER_DAY)"
     try:
         user = accounts.create_user(sender, secrets.token_urlsafe(24), Role.CUSTOMER, name=(name or "")[:200] or None,
-                                    organization=organization, commit=False)
+                                    organization=organization, commit=False, origin=audit.Origin(via="mail"))
     except DomainError as exc:
         return None, f"no account could be made for it: {text(exc.message)}"
     user.created_at = now
@@ -496,7 +496,8 @@ def _waiting(inbound_id: int) -> InboundMessage:
     return row
 
 
-def assign(inbound_id: int, agent: User, customer_email: str, now: datetime | None = None) -> InboundMessage:
+def assign(inbound_id: int, agent: User, customer_email: str, now: datetime | None = None,
+           origin: audit.Origin | None = None) -> InboundMessage:
     """An agent says whose mail it is: it becomes that customer's ticket or reply, as if they had sent it."""
     now = now or utcnow()
     row = _waiting(inbound_id)
@@ -524,15 +525,24 @@ def assign(inbound_id: int, agent: User, customer_email: str, now: datetime | No
         raise DomainError(_l("It could not be filed for %(email)s.", email=customer.email), "customer")
     row.reason = f"assigned to {customer.email} by {agent.email}: {outcome}"
     row.outcome, row.handled_by_id, row.handled_at = ASSIGNED, agent.id, now
+    audit.record("inbox.assign", origin or audit.Origin.of(agent), now,
+                 target=("inbound", row.id, f"{row.from_address or ''}: {row.subject}"),
+                 organization_id=customer.organization_id,
+                 detail={"customer": customer.email, "ticket": row.ticket.reference if row.ticket else None})
     db.session.commit()
     return row
 
 
-def discard(inbound_id: int, agent: User, now: datetime | None = None) -> None:
+def discard(inbound_id: int, agent: User, now: datetime | None = None, origin: audit.Origin | None = None) -> None:
+    now = now or utcnow()
     changed = db.session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id,
                                                               InboundMessage.outcome == UNMATCHED)
-                                 .values(outcome=DISCARDED, handled_by_id=agent.id, handled_at=now or utcnow())
+                                 .values(outcome=DISCARDED, handled_by_id=agent.id, handled_at=now)
                                  .execution_options(synchronize_session=False)).rowcount
+    if changed:
+        row = db.session.get(InboundMessage, inbound_id)
+        audit.record("inbox.discard", origin or audit.Origin.of(agent), now,
+                     target=("inbound", inbound_id, f"{row.from_address or ''}: {row.subject}" if row else None))
     db.session.commit()
     if not changed:
         raise NotWaiting(_l("This email is no longer waiting: another agent has dealt with it."))

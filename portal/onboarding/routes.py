@@ -14,6 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..auth.models import Role, utcnow
 from ..errors import DomainError
 from ..extensions import db, parse_id
@@ -409,6 +410,7 @@ def feedback_csv():
                      "expert_score", "rating", "comments"])
     for row in report.rows():
         writer.writerow(row)
+    audit.record_request("export.csv", target=("export", None, "onboarding-feedback.csv"))
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="onboarding-feedback.csv"',
                              "Cache-Control": "private, no-store"})

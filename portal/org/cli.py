@@ -7,6 +7,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from .. import audit
 from ..auth import services as accounts
 from ..auth.models import Organization, utcnow
 from ..errors import DomainError, text
@@ -94,7 +95,8 @@ def set_plan(organization, plan, starts_on, ends_on, trial, note):
     before; dates that overlap any other entry are refused."""
     org = _organization(organization)
     try:
-        change = history.set_plan(org, plan, starts_on.date(), ends_on.date() if ends_on else None, trial, note)
+        change = history.set_plan(org, plan, starts_on.date(), ends_on.date() if ends_on else None, trial, note,
+                                  origin=audit.CLI)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"{org.name}: {text(history.describe(change.entry))}{' (trial)' if change.entry.trial else ''}.")
@@ -128,7 +130,8 @@ def buy_hours_command(organization, hours, purchased_on, note):
     if org is None:
         raise click.ClickException(f"No organization named {organization!r}.")
     try:
-        purchase = ledger.buy_hours(org, hours, purchased_on.date() if purchased_on else None, note)
+        purchase = ledger.buy_hours(org, hours, purchased_on.date() if purchased_on else None, note,
+                                    origin=audit.CLI)
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     balance = billing.balance(org, purchase.purchased_on)

@@ -8,6 +8,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..auth import services as accounts
 from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
@@ -102,7 +103,8 @@ def add_plan_change(org_id):
     if form.validate_on_submit():
         try:
             change = history.set_plan(organization, form.plan.data, form.starts_on.data, form.ends_on.data,
-                                      form.trial.data, form.note.data, by=current_user)
+                                      form.trial.data, form.note.data, by=current_user,
+                                      origin=audit.from_request())
         except DomainError as exc:
             _rule_broken(form, exc, "plan")
         else:
@@ -180,6 +182,7 @@ def hours_csv(org_id=None):
     if balance is None:
         abort(404)
     name = f"support-hours-{organization.id}-{balance.period.start.isoformat()}.csv"
+    audit.record_request("export.csv", target=("export", None, name), organization_id=organization.id)
     return Response(hours.ledger_csv(balance), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
                              "Cache-Control": "private, no-store"})

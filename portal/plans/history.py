@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from .. import audit
 from ..auth import services as accounts
 from ..auth.models import Organization, User
 from ..errors import DomainError, lazy_gettext as _l
@@ -101,8 +102,10 @@ def create_organization(name: str, plan: str, go_live: date, timezone: str = "UT
 
 
 def set_plan(organization: Organization, plan: str, starts_on: date, ends_on: date | None = None,
-             trial: bool = False, note: str | None = None, by: User | None = None) -> PlanChange:
-    """Give the organization ``plan`` from ``starts_on`` (to ``ends_on``, included). See the module's rules."""
+             trial: bool = False, note: str | None = None, by: User | None = None,
+             origin: audit.Origin | None = None) -> PlanChange:
+    """Give the organization ``plan`` from ``starts_on`` (to ``ends_on``, included). See the module's rules.
+    ``origin`` (default: ``by``) is who did it and from where, for the audit log."""
     chosen = _known_plan(plan)
     _in_span(starts_on, "starts_on")
     _in_span(ends_on, "ends_on")
@@ -129,6 +132,12 @@ def set_plan(organization: Organization, plan: str, starts_on: date, ends_on: da
                              trial=bool(trial), note=(note or "").strip()[:NOTE_LENGTH] or None,
                              set_by_id=by.id if by else None)
     db.session.add(entry)
+    detail = {"plan": chosen.key, "from": starts_on.isoformat(), "until": ends_on and ends_on.isoformat(),
+              "trial": bool(trial)}
+    if ended is not None:
+        detail["previous"] = {"plan": ended.plan, "now_ends": ended.ends_on.isoformat()}
+    audit.record("plan.change", origin or audit.Origin.of(by), target=("organization", organization.id,
+                 organization.name), organization_id=organization.id, detail=detail)
     db.session.commit()
     return PlanChange(entry, ended)
 

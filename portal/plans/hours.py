@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from .. import audit
 from ..auth.models import Organization
 from ..errors import DomainError, lazy_gettext as _l
 from ..exports import spreadsheet_safe
@@ -202,7 +203,7 @@ def logged_minutes(ticket_id: int, period: Period) -> int:
 
 
 def buy_hours(organization: Organization, hours: float | str, purchased_on: date | None = None,
-              note: str | None = None) -> HoursPurchase:
+              note: str | None = None, origin: audit.Origin | None = None) -> HoursPurchase:
     try:
         hours = round(float(hours), 2)
     except (TypeError, ValueError):
@@ -212,6 +213,9 @@ def buy_hours(organization: Organization, hours: float | str, purchased_on: date
     purchase = HoursPurchase(organization_id=organization.id, hours=hours,
                              purchased_on=purchased_on or local_day(organization), note=(note or "").strip()[:200] or None)
     db.session.add(purchase)
+    audit.record("hours.buy", origin, target=("organization", organization.id, organization.name),
+                 organization_id=organization.id,
+                 detail={"hours": hours, "on": purchase.purchased_on.isoformat(), "note": purchase.note})
     db.session.commit()
     return purchase
 

@@ -4,8 +4,11 @@ from datetime import date, datetime
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
+from portal.audit.models import AuditEntry
 from portal.auth.models import Role
+from portal.extensions import db
 from portal.plans import services as plan_services
 from tests.api.conftest import assert_problem
 from tests.factories import gen_org, gen_plan, gen_user
@@ -44,6 +47,11 @@ def test_admins_add_a_change(app, api):
         "standard", "2027-02-01", None, "ada@vendor.example.com")
     assert response.headers["Location"].endswith(f"/api/v1/organizations/{org.id}/plans")
     assert len(plan_services.history(org)) == 3
+    db.session.rollback()
+    recorded = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "plan.change")).all()[-1]
+    assert (recorded.actor_email, recorded.organization_id, recorded.address) == (
+        "ada@vendor.example.com", org.id, "127.0.0.1")
+    assert recorded.detail["via"] == "api" and recorded.detail["plan"] == "standard"
 
 
 def test_bad_changes_are_problems_and_change_nothing(app, api):

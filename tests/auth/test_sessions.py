@@ -162,13 +162,13 @@ def test_deactivated_then_reactivated(app, client, auth, runner):
 
 def test_a_new_role_applies_and_follows_the_staff_rules(app, client, auth, runner):
     user = gen_user(Role.CUSTOMER, email="ana@example.com")
-    result = runner.invoke(args=["user", "set-role", "ana@example.com", "agent"])
+    gen_org("Acme")
+    result = runner.invoke(args=["user", "set-role", "ana@example.com", "agent", "--org", "Acme"])
     assert result.exit_code != 0 and "do not belong" in result.output
     assert runner.invoke(args=["user", "set-role", "ana@example.com", "customer_admin"]).exit_code == 0
     agent = gen_user(Role.AGENT, email="sam@example.com")
     result = runner.invoke(args=["user", "set-role", "sam@example.com", "customer"])
     assert result.exit_code != 0 and "belong to an organization" in result.output
-    gen_org("Acme")
     assert runner.invoke(args=["user", "set-role", "sam@example.com", "customer", "--org", "Acme"]).exit_code == 0
     from portal.extensions import db
 

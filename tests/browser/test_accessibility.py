@@ -67,7 +67,7 @@ def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_ser
                                     "/onboarding/feedback"]),
         ("agent@portal.example.com", ["/agent/", "/agent/macros", "/agent/analytics", f"/tickets/{reference}", f"/org/{flujo}", "/onboarding/expert/",
                                       f"/onboarding/sessions/{held}"]),  # SLA clock, time and billing; sessions
-        ("admin@portal.example.com", ["/onboarding/admin/"]),
+        ("admin@portal.example.com", ["/onboarding/admin/", "/agent/audit"]),
     ]
     for email, paths in visits:
         context.clear_cookies()

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from portal.audit.models import AuditEntry
 from portal.auth.models import Role, User
 from portal.auth import services as accounts
 from portal.errors import DomainError
@@ -383,6 +384,11 @@ def test_agents_assign_unmatched_mail_to_a_customer_or_discard_it(app, client, a
     assert original.headers["Content-Type"] == "message/rfc822" and b"A prize." in original.data
     detail = client.get(f"/tickets/{ticket.reference}").get_data(as_text=True)
     assert f"/agent/email/{kept.inbound_id}.eml" in detail and "by email" in detail
+    db.session.rollback()
+    recorded = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("inbox.%")).order_by(AuditEntry.id))
+    assert [(e.action, e.actor_email, e.target_id, e.detail.get("ticket")) for e in recorded] == [
+        ("inbox.assign", "sam@example.com", kept.inbound_id, ticket.reference),  # once: the second did nothing
+        ("inbox.discard", "sam@example.com", spam.inbound_id, None)]
 
 
 def test_the_web_and_the_api_record_their_channel(app, customer):

@@ -277,3 +277,16 @@ def test_changes_without_a_page_are_made_from_the_fresh_state(app, now):
     db.session.execute(Ticket.__table__.update().where(Ticket.id == ticket.id).values(status="solved"))
     tickets.change_status(stale, agent, "solved", now=now)  # already solved, seen fresh under the lock
     assert _status_events(ticket)[-1] == ("new", "open")
+
+
+def test_a_reply_to_a_ticket_closed_meanwhile_keeps_the_text(client, auth, app, now):
+    ticket = gen_ticket()
+    answer(ticket)
+    agent, sam = gen_user(Role.AGENT), gen_user(Role.AGENT, name="Sam Second")
+    form = _agent_page(client, auth, ticket, agent)
+    tickets.change_status(ticket, sam, "closed", "a duplicate of 2026-00002", now=now)
+    response = client.post(f"/tickets/{ticket.reference}/reply", data=form | {"body": "One more idea: <b>retry</b>."})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "Your reply was not sent" in page
+    assert "Sam Second changed the status Open → Closed" in page and "a duplicate of 2026-00002" in page
+    assert "One more idea: &lt;b&gt;retry&lt;/b&gt;.</textarea>" in page

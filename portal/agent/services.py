@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db, parse_id
+from ..tickets import meanwhile
 from ..tickets import services as tickets
 from ..tickets.models import Category, Priority, Status, Ticket
 
@@ -120,7 +121,9 @@ def agents() -> list[User]:
 
 
 def claim(ticket: Ticket, agent: User) -> None:
-    """Take the ticket: assign it to oneself (and open it if new)."""
+    """Take the ticket: assign it to oneself (and open it if new). Under the ticket's lock: of two
+    agents claiming it at once, the second is told who has it."""
+    meanwhile.lock(ticket)
     if ticket.assignee_id is not None and ticket.assignee_id != agent.id:
         raise DomainError(_l("%(reference)s is already assigned to %(name)s.", reference=ticket.reference,
                              name=ticket.assignee.name))

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
-from . import routes, priority_routes  # noqa: E402,F401
+from . import routes, priority_routes, staff_routes  # noqa: E402,F401

@@ -18,7 +18,7 @@ from ..plans import services as plan_services
 from ..plans.models import TimeEntry
 from ..web import flash_result, render_page_or_fragment, wants_fragment
 from . import billing as time_billing
-from . import bp, services
+from . import bp, meanwhile, services
 from . import attachments
 from .attachments import Upload, limits, path_of, thumbnail_path
 from .forms import DeflectForm, NewTicketForm, ReopenForm, ReplyForm
@@ -252,8 +252,16 @@ def detail(reference):
     return _render_detail(ticket)
 
 
+def seen_in(form) -> services.Seen | None:
+    """What the agent's page showed when its form was filled in; None for a form that does not say."""
+    if "seen_event_id" not in form and "seen_message_id" not in form:
+        return None
+    return services.Seen(parse_id(form.get("seen_event_id")) or 0, parse_id(form.get("seen_message_id")) or 0)
+
+
 def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, status=200, time_form=None,
-                   time_errors=None, confirm_newer=False, compose=None, priority_forms=None, priority_errors=None):
+                   time_errors=None, compose=None, priority_forms=None, priority_errors=None, changed=None,
+                   typed_change=None):
     staff = services.can_work_tickets(current_user)
     priority_context = priority_request_context(ticket, priority_forms, priority_errors)
     staff_context = {}
@@ -279,7 +287,8 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
         Status=Status, Priority=Priority, Category=Category, FeatureState=FeatureState, Level=Level,
         max_files=limits()[0], max_mb=limits()[1] // 2**20,
         plan=plan_services.get_plan(ticket.plan), clock=sla.clock(ticket), update_clock=sla.update_clock(ticket),
-        best_effort=sla.is_best_effort(ticket), confirm_newer=confirm_newer,
+        best_effort=sla.is_best_effort(ticket), changed=changed, typed_change=typed_change or {},
+        seen=meanwhile.seen(ticket),
         **staff_context, **priority_context,
     ), status
 
@@ -295,15 +304,13 @@ def reply(reference):
                               errors={"body": _("The form expired. Your text is still here: send it again.")},
                               status=422)
     internal = services.can_work_tickets(current_user) and request.form.get("internal") == "y"
-    if services.can_work_tickets(current_user) and not internal and request.form.get("confirm_newer") != "1":
-        seen = request.form.get("seen_message_id", "")
-        if services.newer_customer_messages(ticket, parse_id(seen)):
-            # The customer wrote while the agent was typing: show it first, keep the text.
-            return _render_detail(ticket, reply_form=form, status=409, confirm_newer=True, errors={
-                "body": _("The customer wrote again while you were typing. Read the new message above, "
-                          "then send your reply again.")})
     try:
-        services.reply(ticket, current_user, form.body.data, internal=internal, files=_uploads(form.files))
+        services.reply(ticket, current_user, form.body.data, internal=internal, files=_uploads(form.files),
+                       seen=seen_in(request.form))
+    except services.ChangedMeanwhile as exc:
+        # Someone wrote, or changed the status, while the agent was typing: show it first, keep the text.
+        db.session.rollback()
+        return _render_detail(ticket, reply_form=form, errors={"body": exc.message}, changed=exc.changes, status=409)
     except DomainError as exc:
         db.session.rollback()
         return _render_detail(ticket, reply_form=form, errors={exc.field or "body": exc.message}, status=422)
@@ -332,46 +339,6 @@ def reopen(reference):
     flash_result(lambda: services.reopen(ticket, current_user, form.reason.data or ""),
                  _("The ticket is open again; an agent will get back to you."))
     return redirect(url_for("tickets.detail", reference=ticket.reference))
-
-
-@bp.post("/<reference>/update")
-@login_required
-def update(reference):
-    """Agents: status, priority (with a reason), category, assignee, evaluation state."""
-    ticket = ticket_or_404(reference)  # the global CSRF check has already run
-    if not services.can_work_tickets(current_user):
-        abort(403)
-    field, value = request.form.get("field"), request.form.get("value", "")
-    reason = request.form.get("reason", "")
-    try:
-        if field == "status":
-            services.change_status(ticket, current_user, value, reason)
-        elif field == "priority":
-            services.change_priority(ticket, current_user, value, reason)
-        elif field == "category":
-            services.change_category(ticket, current_user, value)
-        elif field == "feature_state":
-            services.set_feature_state(ticket, current_user, value, reason)
-        elif field == "assignee":
-            assignee = db.session.get(User, user_id) if (user_id := parse_id(value)) else None
-            services.assign(ticket, current_user, assignee)
-        else:
-            abort(400)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Ticket updated."), "success")
-    return redirect(url_for("tickets.detail", reference=ticket.reference))
-
-
-@bp.post("/<reference>/viewers")
-@login_required
-def viewers(reference):
-    """Staff report in from the ticket page; the answer names the others who have it open."""
-    ticket = _staff_ticket_or_404(reference)
-    others = services.viewing(ticket, current_user)
-    return render_template("tickets/_viewers.html", others=others)
 
 
 def _staff_ticket_or_404(reference):

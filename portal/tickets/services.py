@@ -14,7 +14,8 @@ from ..extensions import db, insert_for_dialect
 from ..plans import services as plan_services
 from ..plans import hours, sla
 from ..plans.catalog import TECHNICAL_FIELDS, PrioritySpec
-from . import ledger, notify
+from . import ledger, meanwhile, notify
+from .meanwhile import ChangedMeanwhile, Seen  # noqa: F401  (callers catch and pass them from here)
 from .models import (NO_CLOCK, Category, Channel, FeatureState, Level, Message, Priority, PriorityRequest, SavedDraft,
                      Status, Suggestion, Ticket, TicketCounter, TicketEvent, TicketViewer)
 
@@ -424,9 +425,11 @@ def _settle_priority_request(ticket: Ticket, actor: User | None, now: datetime, 
 # --- the conversation and the lifecycle ---------------------------------------
 
 def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files: list = (),
-          now: datetime | None = None, channel: str = Channel.WEB.value, commit: bool = True) -> Message:
+          now: datetime | None = None, channel: str = Channel.WEB.value, commit: bool = True,
+          seen: Seen | None = None) -> Message:
     """Add to the conversation. A customer's answer puts the ticket back with the agents;
-    an agent's first public answer opens a new ticket."""
+    an agent's first public answer opens a new ticket. ``seen``: what the agent's page showed; a
+    public reply over a message or a status change not shown there is refused (ChangedMeanwhile)."""
     from .attachments import store_files
 
     now = now or utcnow()
@@ -438,6 +441,9 @@ def reply(ticket: Ticket, author: User, body: str, internal: bool = False, files
     staff = can_work_tickets(author)
     if internal and not staff:
         raise DomainError(_l("Only agents can add internal notes."), "internal")
+    meanwhile.lock(ticket)  # the status it moves from is the one committed last
+    if staff and not internal:
+        meanwhile.check_fresh(ticket, seen, author, "reply")
     if ticket.status is Status.CLOSED:
         raise DomainError(_l("This ticket is closed. File a new ticket and mention this reference."), "body")
     from .attachments import check_files
@@ -480,6 +486,7 @@ def attach(ticket: Ticket, user: User, files: list, now: datetime | None = None)
 
 def confirm_solution(ticket: Ticket, customer: User, now: datetime | None = None) -> None:
     """The customer's "Yes, close it"."""
+    meanwhile.lock(ticket)
     if ticket.status is not Status.SOLVED:
         raise DomainError(_l("Only a solved ticket can be confirmed."))
     _set_status(ticket, customer, Status.CLOSED, now or utcnow(), reason="the customer confirmed the solution")
@@ -488,6 +495,7 @@ def confirm_solution(ticket: Ticket, customer: User, now: datetime | None = None
 
 
 def reopen(ticket: Ticket, customer: User, reason: str = "", now: datetime | None = None) -> None:
+    meanwhile.lock(ticket)
     if ticket.status is not Status.SOLVED:
         raise DomainError(_l("Only a solved ticket can be reopened; a closed one needs a new ticket."))
     now = now or utcnow()
@@ -516,26 +524,38 @@ def check_status_change(ticket: Ticket, status: Status) -> None:
                              "the status."), "status")
 
 
+def _unchanged() -> None:
+    db.session.commit()  # nothing to save: the lock is let go at once (bulk actions take one after another)
+
+
 def change_status(ticket: Ticket, agent: User, status: str, reason: str | None = None,
-                  now: datetime | None = None) -> None:
+                  now: datetime | None = None, seen: Seen | None = None) -> None:
+    """Under the ticket's lock, from its committed state: two agents at once make one change after
+    the other, and the second one's history and SLA pause start from the first one's status.
+    ``seen``: what the agent's page showed (see ``meanwhile.check_fresh``)."""
     status = _choice(Status, status, "status", _l("Choose a valid status."))
     if status not in STAFF_STATUSES:
         raise DomainError(_l("A ticket cannot go back to new."), "status")
+    meanwhile.lock(ticket)
+    meanwhile.check_fresh(ticket, seen, agent, "status")
     if status is ticket.status:
-        return
+        return _unchanged()
     check_status_change(ticket, status)
     _set_status(ticket, agent, status, now or utcnow(), reason=(reason or "").strip() or None)
     notify.status_changed(ticket, agent, status.value)
     db.session.commit()
 
 
-def change_priority(ticket: Ticket, agent: User, priority: str, reason: str, now: datetime | None = None) -> None:
+def change_priority(ticket: Ticket, agent: User, priority: str, reason: str, now: datetime | None = None,
+                    seen: Seen | None = None) -> None:
     priority = _choice(Priority, priority, "priority", _l("Choose a valid priority."))
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Say why the priority changes: the customer reads it in the history."), "reason")
+    meanwhile.lock(ticket)
+    meanwhile.check_fresh(ticket, seen, agent, "priority")
     if priority is ticket.priority:
-        return
+        return _unchanged()
     now = now or utcnow()
     _settle_priority_request(ticket, agent, now, priority)  # the customer asked for this one
     _event(ticket, agent, "priority", old=ticket.priority.value, new=priority.value, reason=reason, now=now)
@@ -544,10 +564,12 @@ def change_priority(ticket: Ticket, agent: User, priority: str, reason: str, now
     db.session.commit()
 
 
-def change_category(ticket: Ticket, agent: User, category: str) -> None:
+def change_category(ticket: Ticket, agent: User, category: str, seen: Seen | None = None) -> None:
     category = _choice(Category, category, "category", _l("Choose a valid category."))
+    meanwhile.lock(ticket)
+    meanwhile.check_fresh(ticket, seen, agent, "category")
     if category is ticket.category:
-        return
+        return _unchanged()
     _event(ticket, agent, "category", old=ticket.category.value, new=category.value)
     ticket.category, ticket.updated_at = category, utcnow()
     sla.recompute(ticket)
@@ -556,11 +578,13 @@ def change_category(ticket: Ticket, agent: User, category: str) -> None:
     db.session.commit()
 
 
-def assign(ticket: Ticket, agent: User, assignee: User | None) -> None:
+def assign(ticket: Ticket, agent: User, assignee: User | None, seen: Seen | None = None) -> None:
     if assignee is not None and not can_work_tickets(assignee):
         raise DomainError(_l("Tickets are assigned to agents."), "assignee")
+    meanwhile.lock(ticket)
+    meanwhile.check_fresh(ticket, seen, agent, "assignee")
     if assignee == ticket.assignee:
-        return
+        return _unchanged()
     _event(ticket, agent, "assignee", old=ticket.assignee.name if ticket.assignee else None,
            new=assignee.name if assignee else None)
     ticket.assignee = assignee
@@ -569,12 +593,15 @@ def assign(ticket: Ticket, agent: User, assignee: User | None) -> None:
     db.session.commit()
 
 
-def set_feature_state(ticket: Ticket, agent: User, state: str, reason: str | None = None) -> None:
+def set_feature_state(ticket: Ticket, agent: User, state: str, reason: str | None = None,
+                      seen: Seen | None = None) -> None:
+    state = _choice(FeatureState, state, "feature_state", _l("Choose a valid evaluation state."))
+    meanwhile.lock(ticket)
+    meanwhile.check_fresh(ticket, seen, agent, "feature_state")
     if ticket.category is not Category.FEATURE_REQUEST:
         raise DomainError(_l("Only feature requests have an evaluation state."), "feature_state")
-    state = _choice(FeatureState, state, "feature_state", _l("Choose a valid evaluation state."))
     if state is ticket.feature_state:
-        return
+        return _unchanged()
     _event(ticket, agent, "feature_state", old=ticket.feature_state.value if ticket.feature_state else None,
            new=state.value, reason=(reason or "").strip() or None)
     ticket.feature_state, ticket.updated_at = state, utcnow()
@@ -690,14 +717,6 @@ def viewing(ticket: Ticket, agent: User, now: datetime | None = None) -> list[Us
         select(User).join(TicketViewer, TicketViewer.user_id == User.id).where(
             TicketViewer.ticket_id == ticket.id, TicketViewer.user_id != agent.id,
             TicketViewer.seen_at >= now - VIEWING_WINDOW).order_by(User.name)))
-
-
-def newer_customer_messages(ticket: Ticket, seen_message_id: int | None) -> list[Message]:
-    """Public messages from the customer's side written after the one the agent last saw."""
-    query = select(Message).join(User, Message.author_id == User.id).where(
-        Message.ticket_id == ticket.id, Message.internal.is_(False),
-        User.role.in_([Role.CUSTOMER, Role.CUSTOMER_ADMIN]))
-    return list(db.session.scalars(query.where(Message.id > (seen_message_id or 0)).order_by(Message.id)))
 
 
 def record_suggestions(user: User, draft_key: str, slugs: list[str], action: str = "shown") -> None:

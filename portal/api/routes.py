@@ -97,15 +97,16 @@ def authenticate():
 
 
 def _has_nul() -> bool:
-    """A NUL character is no text anyone types, and PostgreSQL refuses it in strings."""
-    texts = [request.path, *(v for _k, v in request.args.items(multi=True)),
-             request.headers.get("Idempotency-Key", "")]
-    if any("\x00" in text for text in texts):
+    """A NUL character is no text anyone types, and PostgreSQL refuses it in strings. (Form fields and
+    the parsed query string have lost theirs already, portal.web.TypedText: the raw one is asked.)"""
+    if "\x00" in request.path or "\x00" in request.headers.get("Idempotency-Key", ""):
+        return True
+    if b"%00" in request.query_string or b"\x00" in request.query_string:
         return True
     if request.is_json:
         body = request.get_data().lower()
         return b"\x00" in body or b"\\u0000" in body
-    return any("\x00" in value for _k, value in request.form.items(multi=True))
+    return False
 
 
 @bp.after_request

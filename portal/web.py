@@ -131,6 +131,9 @@ class PortalRequest(Request):
 
 
 def init_app(app) -> None:
+    from .errors import DomainError
+    from .extensions import db
+
     app.url_map.converters["int"] = DatabaseId  # before any blueprint adds its routes
     app.request_class = PortalRequest
 
@@ -152,6 +155,12 @@ def init_app(app) -> None:
             # htmx pushes the address it was sent to, as a browser would.
             response.headers.setdefault("HX-Push-Url", "false")
         return response
+
+    @app.errorhandler(DomainError)
+    def broken_rule(exc):
+        # A rule no route caught (input of a kind no form sends) is the user's error, said as such: not a 500.
+        db.session.rollback()
+        return _error_page(400, _("Bad request"), exc.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

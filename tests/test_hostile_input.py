@@ -60,3 +60,44 @@ def test_a_nul_in_an_address_is_a_bad_request(client, auth, app):
     assert client.get("/kb/how-do-i-reset-my-password%00").status_code == 400
     auth.login(ticket.requester.email)
     assert client.get(f"/tickets/{ticket.reference}%00").status_code == 400
+
+
+def test_over_long_keys_and_slugs_are_not_recorded_and_not_errors(client, auth, app):
+    from portal.tickets.models import Suggestion
+
+    auth.login(gen_user(Role.CUSTOMER).email)
+    token = csrf_token(client, "/tickets/new")
+    long_key, long_slug = "k" * 65, "x" * 300
+    response = client.get(f"/tickets/suggest?draft_key={long_key}&subject=reset+my+password",
+                          headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "/tickets/suggest/" in response.get_data(as_text=True)
+    assert client.get(f"/tickets/suggest/how-do-i-reset-my-password?draft_key={long_key}",
+                      headers={"HX-Request": "true"}).status_code == 200
+    assert client.post("/tickets/suggest/how-do-i-reset-my-password/continue",
+                       data={"csrf_token": token, "draft_key": long_key}).status_code == 302
+    assert client.post("/tickets/deflect", data={"csrf_token": token, "draft_key": "k1",
+                                                 "slug": long_slug}).status_code == 302
+    assert client.get(f"/tickets/solved?slug={long_slug}").status_code == 200
+    assert client.get(f"/kb/{long_slug}").status_code == 404
+    assert db.session.scalars(select(Suggestion)).all() == []
+
+
+def test_numbers_past_what_the_database_stores_in_an_article_link(client, app):
+    search = client.get("/kb/search?q=password")
+    assert search.status_code == 200
+    event = db.session.scalars(select(SearchEvent)).one()
+    for query in (f"search={'9' * 30}&rank=1", f"search={event.id}&rank={'9' * 30}", "search=-1&rank=-1"):
+        assert client.get(f"/kb/how-do-i-reset-my-password?{query}").status_code == 200, query
+
+
+def test_a_rule_no_route_caught_is_a_bad_request_with_its_message(make_app):
+    from portal.errors import DomainError, lazy_gettext
+
+    app = make_app()
+
+    @app.get("/test-broken-rule")
+    def broken_rule():
+        raise DomainError(lazy_gettext("That is not allowed here."))
+
+    response = app.test_client().get("/test-broken-rule")
+    assert response.status_code == 400 and "That is not allowed here." in response.get_data(as_text=True)

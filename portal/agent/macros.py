@@ -96,7 +96,8 @@ def _check_growth(operation: str, text, *args) -> None:
     elif operation == "join" and args and hasattr(args[0], "__len__"):
         longest = len(text) * len(args[0])
     elif operation in ("expandtabs", "indent"):
-        width = args[0] if args and isinstance(args[0], int) else (len(args[0]) if args and isinstance(args[0], str) else 8)
+        width = args[0] if args else 8
+        width = len(width) if isinstance(width, str) else width if isinstance(width, int) else 8  # indent takes both
         longest = len(text) + (text.count("\t") if operation == "expandtabs" else text.count("\n") + 1) * width
     elif operation == "translate" and args and isinstance(args[0], dict):
         longest = len(text) * max((len(v) if isinstance(v, str) else 1 for v in args[0].values()), default=1)

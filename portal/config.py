@@ -58,6 +58,10 @@ DEFAULTS = {
     "PLANS_FILE": None,  # a TOML file of support plans; default: the shipped portal/plans/default.toml
     "TICKET_MAX_FILES": 5,  # per ticket or reply
     "TICKET_MAX_FILE_MB": 10,
+    # Pictures with more pixels are refused from their header, never decoded: decoding costs about 4 bytes and
+    # 40 ns a pixel (a 50 MP thumbnail: ~200 MB and ~2 s), so a few huge ones would exhaust the workers. 50 MP
+    # still takes an 8K screen (7680 × 4320 = 33 MP) and a full-page retina capture (2880 × 16384 = 47 MP).
+    "TICKET_MAX_IMAGE_PIXELS": 50_000_000,
     "TICKET_AUTOCLOSE_DAYS": 10,  # waiting on the customer this long without an answer: closed
     "TICKET_SOLVED_AUTOCLOSE_DAYS": 10,  # solved and not confirmed or reopened this long: closed (seed 001)
     "TICKET_SUGGESTIONS": 5,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, render_template, request
+from flask import Request, abort, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter
 
 from .extensions import MAX_ID
@@ -106,8 +108,39 @@ class DatabaseId(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+# Control characters nobody types: NUL (PostgreSQL refuses it in text) and the rest of C0 and DEL,
+# but tab and line breaks, which multi-line text needs.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_control_characters(value):
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
+
+
+class TypedText(ImmutableMultiDict):
+    """Query strings and form fields as a person could have typed them: control characters are
+    dropped, the rest of the text kept, so a form re-renders what the user wrote."""
+
+    def __init__(self, mapping=None):
+        items = MultiDict(mapping).items(multi=True) if mapping else ()
+        super().__init__([(without_control_characters(k), without_control_characters(v)) for k, v in items])
+
+
+class PortalRequest(Request):
+    parameter_storage_class = TypedText  # werkzeug builds request.args and request.form (not files) with it
+
+
 def init_app(app) -> None:
+    from .errors import DomainError
+    from .extensions import db
+
     app.url_map.converters["int"] = DatabaseId  # before any blueprint adds its routes
+    app.request_class = PortalRequest
+
+    @app.before_request
+    def no_nul_in_the_address():
+        if "\x00" in request.path:  # never an address of ours, and PostgreSQL would refuse it in a lookup
+            abort(400)
     app.jinja_env.filters["markdown"] = user_markdown
 
     @app.after_request
@@ -122,6 +155,12 @@ def init_app(app) -> None:
             # htmx pushes the address it was sent to, as a browser would.
             response.headers.setdefault("HX-Push-Url", "false")
         return response
+
+    @app.errorhandler(DomainError)
+    def broken_rule(exc):
+        # A rule no route caught (input of a kind no form sends) is the user's error, said as such: not a 500.
+        db.session.rollback()
+        return _error_page(400, _("Bad request"), exc.message)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

@@ -26,6 +26,7 @@ TYPES = {"guides": "guide", "faq": "faq", "tutorials": "tutorial", "api": "api"}
 FOLDERS = {v: k for k, v in TYPES.items()}
 LANGS = ("en", "es")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_LENGTH = 120
 FRONT_MATTER_KEYS = {"title", "summary", "tags", "category", "lang", "draft", "updated", "related", "video"}
 REQUIRED_KEYS = ("title", "summary", "category", "lang")
 # Slugs that would shadow the knowledge base's own pages under /kb/.
@@ -69,7 +70,7 @@ def article_paths(kb_dir: Path) -> list[Path]:
 
 
 def find_article_path(kb_dir: Path, slug: str) -> Path | None:
-    if not SLUG.match(slug):
+    if len(slug) > SLUG_LENGTH or not SLUG.match(slug):  # a longer one is no file name, nor fits the views' rows
         return None
     for folder in TYPES:
         path = kb_dir / folder / f"{slug}.md"
@@ -96,6 +97,8 @@ def load_article(path: Path) -> Article:
         raise ArticleError(path, f"articles live in one of {', '.join(TYPES)}")
     if not SLUG.match(slug):
         raise ArticleError(path, "the file name is the slug: lowercase letters, digits and single hyphens")
+    if len(slug) > SLUG_LENGTH:
+        raise ArticleError(path, f"the file name is the slug: at most {SLUG_LENGTH} characters")
     try:
         post = frontmatter.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

@@ -13,6 +13,7 @@ from flask_login import current_user
 from pygments.formatters import HtmlFormatter
 
 from ..auth.models import Role, utcnow
+from ..extensions import parse_id
 from ..web import render_page_or_fragment, roles_required, wants_fragment
 from . import bp, services
 from . import search as search_index
@@ -120,9 +121,9 @@ def article(slug):
         art, rendered = services.get_article(_kb_dir(), slug, _can_see_drafts())
     except services.ArticleNotFound:
         abort(404)
-    search_id = request.args.get("search", type=int)
+    search_id = parse_id(request.args.get("search"))
     if search_id is not None:
-        services.record_click(search_id, slug, request.args.get("rank", 0, type=int))
+        services.record_click(search_id, slug, parse_id(request.args.get("rank")) or 0)
     services.record_view(slug, art.lang, _user_id())
     related = services.related_articles(_kb_dir(), art, _can_see_drafts())
     return render_template(

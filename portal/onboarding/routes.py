@@ -47,8 +47,11 @@ def _parse_slot(value: str | None) -> tuple[int, datetime]:
         expert, at = (value or "").split("|", 1)
         if parse_id(expert) is None:
             raise ValueError(expert)
-        return parse_id(expert), datetime.fromisoformat(at)
-    except ValueError:
+        starts_at = datetime.fromisoformat(at)
+        if starts_at.tzinfo is not None:  # slots are naive UTC; one typed with an offset is the same instant
+            starts_at = starts_at.astimezone(UTC).replace(tzinfo=None)
+        return parse_id(expert), starts_at
+    except (ValueError, OverflowError):
         raise DomainError(_("Pick one of the free slots."), "slot") from None
 
 

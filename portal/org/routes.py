@@ -163,12 +163,17 @@ def remove_domain(org_id, domain):
     return redirect(url_for("org.page", org_id=organization.id, _anchor="mail-domains"))
 
 
+PERIOD_YEARS = (1900, 9000)  # a period of a plan (up to years long) and its neighbours stay inside date's range
+
+
 def _period_day():
-    """``?period=YYYY-MM-DD`` picks the contract period holding that day (default: today's)."""
+    """``?period=YYYY-MM-DD`` picks the contract period holding that day (default: today's, also for a day
+    so far off that the periods around it would fall outside the calendar)."""
     try:
-        return date.fromisoformat(request.args.get("period", ""))
+        day = date.fromisoformat(request.args.get("period", ""))
     except ValueError:
         return None
+    return day if PERIOD_YEARS[0] <= day.year <= PERIOD_YEARS[1] else None
 
 
 @bp.get("/org/hours.csv")

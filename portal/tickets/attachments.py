@@ -7,6 +7,7 @@ import io
 import os
 import secrets
 import shutil
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,15 +59,7 @@ def inspect(upload: Upload) -> tuple[str, bool]:
             raise DomainError(_l("%(name)s is not accepted (its content is %(kind)s); we accept %(accepted)s.",
                                  name=name, kind=kind.extension.upper(), accepted=ACCEPTED_DESCRIPTION), "files")
         if mime in IMAGE_TYPES:
-            try:
-                with Image.open(io.BytesIO(upload.data)) as image:
-                    image.verify()
-            except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-                raise DomainError(_l("%(name)s is too large a picture to open (over %(mp)s megapixels).", name=name,
-                                     mp=Image.MAX_IMAGE_PIXELS // 10**6), "files") from None
-            except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-                raise DomainError(_l("%(name)s looks like an image but cannot be read; is it damaged?", name=name),
-                                  "files") from None
+            check_picture(name, upload.data)
             return mime, True
         return mime, False
     try:
@@ -77,6 +70,32 @@ def inspect(upload: Upload) -> tuple[str, bool]:
         return "text/plain", False
     raise DomainError(_l("%(name)s: this kind of file is not accepted; we accept %(accepted)s.", name=name,
                          accepted=ACCEPTED_DESCRIPTION), "files")
+
+
+def max_pixels() -> int:
+    return current_app.config["TICKET_MAX_IMAGE_PIXELS"]
+
+
+def check_picture(name, data: bytes) -> None:
+    """Refuse a picture that is damaged or has more pixels than TICKET_MAX_IMAGE_PIXELS, judged from
+    its header: nothing is decoded here, so a small file of a huge picture costs nothing."""
+    limit = max_pixels()
+    megapixels = lazy_number(limit / 10**6, "0.#")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > limit:
+                raise DomainError(_l("%(name)s is too large a picture (%(width)s × %(height)s pixels); we accept up "
+                                     "to %(limit)s megapixels.", name=name, width=width, height=height,
+                                     limit=megapixels), "files")
+            image.verify()
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        # Pillow refused it while reading the header, before telling us its size.
+        raise DomainError(_l("%(name)s is too large a picture to open (over %(mp)s megapixels).", name=name,
+                             mp=megapixels), "files") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError):
+        raise DomainError(_l("%(name)s looks like an image but cannot be read; is it damaged?", name=name),
+                          "files") from None
 
 
 def check_files(files: list[Upload]) -> list[tuple[Upload, str, bool]]:
@@ -131,6 +150,8 @@ def make_thumbnail(data: bytes, target: Path) -> bool:
     downloaded to show 160 pixels. The original stays as it was uploaded."""
     try:
         with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > max_pixels():
+                return False  # never decoded: check_picture refuses these, this keeps a caller from forgetting
             image.draft("RGB", THUMBNAIL_BOX)  # JPEG: decode at a reduced size, much faster
             image = ImageOps.exif_transpose(image)
             image.thumbnail(THUMBNAIL_BOX)

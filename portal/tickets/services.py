@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError, lazy_gettext as _l, lazy_number, text
 from ..extensions import db, insert_for_dialect
+from ..kb.content import SLUG_LENGTH
 from ..plans import services as plan_services
 from ..plans import hours, sla
 from ..plans.catalog import TECHNICAL_FIELDS, PrioritySpec
@@ -724,10 +725,11 @@ def record_suggestions(user: User, draft_key: str, slugs: list[str], action: str
 
     One INSERT … ON CONFLICT DO NOTHING: the form asks for suggestions at
     every pause in typing, so this is on the hot path and races with itself."""
-    if action not in SUGGESTION_ACTIONS or not draft_key or len(draft_key) > 64:
+    if action not in SUGGESTION_ACTIONS:
         raise DomainError(_l("Unknown suggestion action."))
-    if not slugs:
-        return
+    slugs = [slug for slug in slugs if len(slug) <= SLUG_LENGTH]
+    if not slugs or not draft_key or len(draft_key) > 64:
+        return  # no form of ours sent that: nothing to remember
     now = utcnow()
     rows = [dict(draft_key=draft_key, user_id=user.id, organization_id=user.organization_id, slug=slug,
                  action=action, rank=rank, created_at=now) for rank, slug in enumerate(slugs, start=1)]

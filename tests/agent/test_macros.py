@@ -110,3 +110,51 @@ def test_managing_macros(app, client, auth):
     ticket = gen_ticket()
     assert client.post(f"/agent/tickets/{ticket.reference}/compose",
                        data={"csrf_token": csrf_token(client), "body": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize("body", [
+    "{{ 'x' * 3000000000 }}",
+    "{{ 'x'.ljust(3000000000) }}",
+    "{{ '%3000000000s' % customer.name }}",
+    "{{ ('x' * 50000)|replace('x', 'yy') }}",
+    "{% set ns = namespace(text='ab') %}{% for i in range(40) %}{% set ns.text = ns.text ~ ns.text %}{% endfor %}",
+    "{% for i in range(60000) %}{% endfor %}",
+    "{% for i in range(20000) %}{{ customer.name }}{% endfor %}",
+])
+def test_a_macro_that_would_grow_huge_is_refused_before_it_is_built(app, body):
+    with pytest.raises(DomainError, match="grows past 50,000 characters"):
+        macros.render(body, macros.SAMPLE)
+
+
+@pytest.mark.parametrize("body", [
+    "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% endfor %}{% endfor %}{% endfor %}",
+    "{% macro twice(n) %}{% if n < 60 %}{{ twice(n + 1) }}{{ twice(n + 1) }}{% endif %}{% endmacro %}{{ twice(0) }}",
+])
+def test_a_macro_that_would_take_forever_is_stopped(app, body):
+    with pytest.raises(DomainError, match="takes too long"):
+        macros.render(body, macros.SAMPLE, max_seconds=0.05)
+
+
+def test_an_ordinary_macro_still_fills_in(app):
+    body = ("Hi {{ customer.first_name|title }},\n{% for step in ['Open Reports', 'Export'] %}{{ loop.index }}. "
+            "{{ step }}\n{% endfor %}{{ '%-4s|' % ticket.priority }} {{ ['a', 'b']|join(', ') }}")
+    assert macros.render(body, macros.SAMPLE) == "Hi Ana,\n1. Open Reports\n2. Export\nP3  | a, b"
+
+
+def test_a_runaway_macro_is_refused_when_saved_and_when_applied(app, client, auth):
+    agent = gen_user(Role.AGENT)
+    auth.login(agent.email)
+    token = csrf_token(client, "/agent/macros")
+    bomb = "{{ customer.name * 3000000000 }}"
+    response = client.post("/agent/macros", data={"csrf_token": token, "name": "Bomb", "body": bomb})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "grows past 50,000 characters" in page and bomb in page
+    # One saved before this check existed (or whose values grow it past the limit) is refused when applied.
+    db.session.add(macros.Macro(name="Old bomb", body=bomb, created_by_id=agent.id))
+    db.session.commit()
+    ticket = gen_ticket()
+    box = client.post(f"/agent/tickets/{ticket.reference}/compose",
+                      data={"csrf_token": token, "body": "Typed text", "macro": macros.all_macros()[0].id},
+                      headers={"HX-Request": "true", "HX-Trigger-Name": "macro"})
+    text = box.get_data(as_text=True)
+    assert box.status_code == 200 and "grows past 50,000 characters" in text and "Typed text" in text

@@ -132,6 +132,25 @@ def test_nul_characters_are_refused_not_stored(app, api):
     assert_problem(client.get("/api/v1/tickets?updated_since=0001-01-01T00:00:00%2B01:00"), 422, "validation-error")
 
 
+def test_a_form_body_or_json_nested_too_deep_is_a_problem_not_an_error(app, api):
+    customer = gen_user(Role.CUSTOMER)
+    ticket = gen_ticket(customer)
+    client = api(customer)
+    fields = {"category": "question", "subject": "Export", "description": "Where is it?"}
+    for content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for path in ("/api/v1/tickets", f"/api/v1/tickets/{ticket.reference}/replies"):
+            body = assert_problem(client.post(path, data=fields, content_type=content_type), 400, "malformed-request")
+            assert "takes a JSON body" in body["detail"], path
+    deep = "[" * 100_000 + "]" * 100_000
+    for path in ("/api/v1/tickets", f"/api/v1/tickets/{ticket.reference}/replies",
+                 f"/api/v1/tickets/{ticket.reference}/confirm"):
+        body = assert_problem(client.post(path, data=deep, content_type="application/json"), 400, "malformed-request")
+        assert "nested too deeply" in body["detail"], path
+    shallow_enough = '{"subject": ' + "[" * 500 + "]" * 500 + "}"
+    assert_problem(client.post("/api/v1/tickets", data=shallow_enough, content_type="application/json"), 422)
+    assert len(ticket.messages) == 0
+
+
 def test_behind_a_proxy_each_client_has_its_own_anonymous_budget(make_app):
     """PROXY_HOPS trusts the proxy's X-Forwarded-For; without it the header is ignored (it is forgeable)."""
     for hops, second_client in ((1, 200), (0, 429)):

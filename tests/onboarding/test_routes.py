@@ -1,7 +1,7 @@
 """The onboarding pages per role: program, htmx slot picker, booking, session page, expert, admin."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from icalendar import Calendar
@@ -220,3 +220,20 @@ def test_expert_commands(app, runner):
     result = runner.invoke(args=["expert", "day-off", agent.email, "2026-12-24", "--until", "2026-12-26"])
     assert result.exit_code == 0
     assert runner.invoke(args=["expert", "day-off", "nobody@x.example.com", "2026-12-24"]).exit_code == 1
+
+
+def test_a_slot_written_with_an_offset_is_the_same_instant(app, client, auth, expert, now):
+    _login(auth, new_customer(now.date()))
+    slot = _first_slot(client, 2)[0]
+    expert_id, starts_at = slot.split("|")
+    kiribati = datetime.fromisoformat(starts_at).replace(tzinfo=UTC).astimezone(timezone(timedelta(hours=14)))
+    token = csrf_token(client, "/onboarding/week/2")
+    response = client.post("/onboarding/week/2", data={"csrf_token": token, "slot": "5|2026-12-02T09:00:00+14:00",
+                                                        "feature_area": "plans", "questions": "Keep me"})
+    # 19:00 UTC on the 1st: converted, so judged as the instant it is
+    assert response.status_code == 422 and "That time is in the past" in response.get_data(as_text=True)
+    response = client.post("/onboarding/week/2", data={"csrf_token": token, "feature_area": "plans",
+                                                        "slot": f"{expert_id}|{kiribati.isoformat()}"})
+    assert response.status_code == 302
+    session = db.session.scalar(db.select(OnboardingSession))
+    assert session.starts_at == datetime.fromisoformat(starts_at)

@@ -174,3 +174,15 @@ def test_earlier_contract_periods_stay_readable(app, client, auth, now):
     body = client.get(f"/org/hours.csv?period={first.start.isoformat()}").get_data(as_text=True)
     assert ",20," in body and ",50," not in body
     assert client.get("/org?period=not-a-date").status_code == 200
+
+
+def test_a_period_far_outside_the_calendar_shows_the_current_one(app, client, auth, now):
+    org, admin, _customer, (ticket, *_rest) = _org_with_tickets(now)
+    billing.log_time(ticket, gen_user(Role.AGENT), 45)
+    current = billing.balance(org).period.start.isoformat()
+    auth.login(gen_user(Role.AGENT).email)
+    for day in ("9999-12-31", "9999-12-01", "0001-01-01"):
+        response = client.get(f"/org/{org.id}?period={day}")
+        assert response.status_code == 200 and "Support hours balance" in response.get_data(as_text=True)
+        response = client.get(f"/org/{org.id}/hours.csv?period={day}")
+        assert response.status_code == 200 and f"{current}.csv" in response.headers["Content-Disposition"]

@@ -136,6 +136,11 @@ def problem_for(exc: HTTPException):
         wait = max(1, int(limit.reset_at - time.time())) if limit else 60
         return problem_response(Problem(429, f"Limit of {exc.description} reached. Retry in {wait} seconds.",
                                         headers={"Retry-After": str(wait)}))
+    if code == 503:
+        wait = getattr(exc, "retry_after", None)
+        return problem_response(Problem(503, "The portal cannot reach its database right now; nothing was saved. "
+                                             "Retry in a few seconds.",
+                                        headers={"Retry-After": str(wait)} if wait else {}))
     if code >= 500:
         error_id = secrets.token_hex(6)
         log.error("API error %s on %s %s", error_id, request.method, request.path,

@@ -169,6 +169,11 @@ def init_app(app) -> None:
     def method_not_allowed(exc):
         return _error_page(405, _("Not allowed"), _("This address does not accept that kind of request."))
 
+    @app.errorhandler(410)
+    def gone(exc):
+        return _error_page(410, _("File missing"),
+                           _("This file is no longer stored on the portal. Ask whoever sent it to attach it again."))
+
     @app.errorhandler(413)
     def too_large(exc):
         return _error_page(413, _("Too large"), _("What you sent is larger than the portal accepts."))

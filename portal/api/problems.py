@@ -24,6 +24,7 @@ TITLES = {
     "ticket-state": "Not possible in the ticket's current state",
     "idempotency-key-reused": "Idempotency-Key reused with a different request",
     "idempotency-request-in-progress": "A request with this Idempotency-Key is still running",
+    "file-missing": "File no longer stored",
     "too-large": "Request too large",
     "rate-limited": "Too many requests",
     "search-unavailable": "Search is unavailable",

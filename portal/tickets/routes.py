@@ -75,7 +75,7 @@ def new():
             for name in services.DRAFT_FIELDS:
                 getattr(form, name).data = getattr(saved, name)
             form.severity.data = saved.priority_override  # a severity plan's level is kept there (save_draft)
-    errors, kept_names = {}, []
+    errors, kept_names, status = {}, [], 422
     if form.validate_on_submit():
         draft = services.TicketDraft(
             category=form.category.data, subject=form.subject.data or "", description=form.description.data or "",
@@ -108,6 +108,7 @@ def new():
                                     "text is kept below. Ask your account manager to renew the plan.")}
             else:
                 errors = draft.errors or {exc.field or "form": exc.message}
+                status = getattr(exc, "status", 422)  # a full disk is the portal's problem, not the form's
             kept_names = attachments.stash(current_user.id, draft.submission_key, files)
         else:
             attachments.drop_stash(current_user.id, draft.submission_key)
@@ -124,7 +125,7 @@ def new():
         max_files=max_files, max_mb=max_bytes // 2**20, quota=plan_services.quota(current_user.organization),
         saved_draft=saved, used_up=_used_up(current_user.organization),
         scheme=services.priority_scheme(plan), requires=services.technical_issue_requires(plan),
-    ), 422 if errors else 200
+    ), status if errors else 200
 
 
 def _used_up(organization) -> str | None:
@@ -306,7 +307,8 @@ def reply(reference):
         services.reply(ticket, current_user, form.body.data, internal=internal, files=_uploads(form.files))
     except DomainError as exc:
         db.session.rollback()
-        return _render_detail(ticket, reply_form=form, errors={exc.field or "body": exc.message}, status=422)
+        return _render_detail(ticket, reply_form=form, errors={exc.field or "body": exc.message},
+                              status=getattr(exc, "status", 422))
     flash(_("Internal note added.") if internal else _("Your reply was sent."), "success")
     return redirect(url_for("tickets.detail", reference=ticket.reference, _anchor="thread-end"))
 
@@ -432,6 +434,8 @@ def attachment(reference, attachment_id):
         abort(404)
     if item.message is not None and item.message.internal and not services.can_work_tickets(current_user):
         abort(404)
+    if not path_of(item).is_file():
+        abort(410)  # the row outlived its file (see `portal attachments check`)
     thumbnail = thumbnail_path(item)
     if item.is_image and request.args.get("thumb") == "1" and thumbnail.is_file():
         response = send_file(thumbnail, mimetype="image/webp", max_age=0)

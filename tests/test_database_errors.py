@@ -3,7 +3,6 @@ or a problem document, never a 500; the next request gets a fresh connection."""
 
 import socket
 import sqlite3
-import threading
 
 import pytest
 from sqlalchemy import create_engine, text

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from portal.extensions import db
 from portal.tickets.models import Attachment, Message, Ticket
-from tests.conftest import files_under
+from tests.conftest import csrf_token, files_under
 from tests.factories import gen_ticket, gen_user
 from tests.tickets.test_routes import _customer, _file, png_bytes
 
@@ -34,8 +34,6 @@ def test_a_failing_disk_while_replying_answers_503_and_keeps_the_reply(client, a
     customer = _customer(auth)
     ticket = gen_ticket(customer)
     full_disk["errno"] = errno.EIO
-    from tests.conftest import csrf_token
-
     response = client.post(f"/tickets/{ticket.reference}/reply", content_type="multipart/form-data", data={
         "csrf_token": csrf_token(client, f"/tickets/{ticket.reference}"), "body": "Here is my log, as asked.",
         "files": [(io.BytesIO(b"log line\n"), "app.log")]})

@@ -156,6 +156,11 @@ def path_of(attachment: Attachment) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
 
 
+def is_stored(attachment: Attachment) -> bool:
+    """Whether the file is on disk: the ticket page says "file missing" rather than link to a 410."""
+    return path_of(attachment).is_file()
+
+
 def remove_files(attachment: Attachment) -> None:
     path_of(attachment).unlink(missing_ok=True)
     thumbnail_path(attachment).unlink(missing_ok=True)

@@ -278,7 +278,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
         autoclose_at=services.autoclose_due(ticket),
         tried=services.tried_before_filing(ticket) if staff else None,
         Status=Status, Priority=Priority, Category=Category, FeatureState=FeatureState, Level=Level,
-        max_files=limits()[0], max_mb=limits()[1] // 2**20,
+        max_files=limits()[0], max_mb=limits()[1] // 2**20, file_stored=attachments.is_stored,
         plan=plan_services.get_plan(ticket.plan), clock=sla.clock(ticket), update_clock=sla.update_clock(ticket),
         best_effort=sla.is_best_effort(ticket), confirm_newer=confirm_newer,
         **staff_context, **priority_context,
@@ -434,7 +434,7 @@ def attachment(reference, attachment_id):
         abort(404)
     if item.message is not None and item.message.internal and not services.can_work_tickets(current_user):
         abort(404)
-    if not path_of(item).is_file():
+    if not attachments.is_stored(item):
         abort(410)  # the row outlived its file (see `portal attachments check`)
     thumbnail = thumbnail_path(item)
     if item.is_image and request.args.get("thumb") == "1" and thumbnail.is_file():

@@ -52,6 +52,8 @@ def test_a_file_missing_from_the_disk_is_a_clear_410_page(client, auth, app):
     response = client.get(f"/tickets/{item.ticket.reference}/files/{item.id}")
     assert response.status_code == 410
     assert "no longer stored on the portal" in response.get_data(as_text=True)
+    page = client.get(f"/tickets/{item.ticket.reference}").get_data(as_text=True)
+    assert "app.log" in page and "File missing" in page and f"/files/{item.id}" not in page
 
 
 def _aged(path: Path, now, age: timedelta, data: bytes = b"x") -> Path:

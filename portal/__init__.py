@@ -82,7 +82,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .kb.cli import kb_cli
     from .main import bp as main_bp
     from .tickets import bp as tickets_bp
-    from .tickets.cli import sla_cli, tickets_cli
+    from .tickets.cli import attachments_cli, sla_cli, tickets_cli
     from .plans.cli import plans_cli
     from .org import bp as org_bp
     from .org.cli import register as register_org_cli
@@ -112,6 +112,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(plans_cli)
     app.cli.add_command(sla_cli)
     app.cli.add_command(tickets_cli)
+    app.cli.add_command(attachments_cli)
     app.cli.add_command(kb_cli)
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_demo_command)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Request, abort, current_app, flash, render_template, request
+from flask import Request, abort, current_app, flash, g, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
+from sqlalchemy import exc as sa_exc
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.routing import IntegerConverter
 
 from .extensions import MAX_ID
@@ -89,14 +92,36 @@ def answer_errors_under(app, prefix: str, handler) -> None:
     app.extensions.setdefault("portal.error_handlers", {})[prefix] = handler
 
 
-def _error_page(code: int, title: str, message: str):
+def _error_page(code: int, title: str, message: str, exc=None):
     for prefix, handler in current_app.extensions.get("portal.error_handlers", {}).items():
         if request.path == prefix or request.path.startswith(prefix + "/"):
             from werkzeug.exceptions import default_exceptions
 
-            return handler(default_exceptions[code]())
+            return handler(exc or default_exceptions[code]())
     template = "_error.html" if wants_fragment() else "error.html"
     return render_template(template, code=code, title=title, message=message), code
+
+
+# Seconds a client is asked to wait when the database is not answering.
+DATABASE_RETRY_AFTER = 5
+# SQLite's operational errors that pass: the others ("no such table") are bugs.
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "unable to open database file",
+                     "disk i/o error")
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """Whether a database error means "not answering right now" (a restart, a lost connection,
+    a refused one, a locked SQLite file, a full pool) rather than a mistake in a statement."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, sa_exc.OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):
+        return any(text in str(exc.orig).lower() for text in _SQLITE_TRANSIENT)
+    # PostgreSQL's operational errors: connection lost or refused, server shutting down, out of resources.
+    return True
 
 
 class DatabaseId(IntegerConverter):
@@ -183,9 +208,38 @@ def init_app(app) -> None:
     def method_not_allowed(exc):
         return _error_page(405, _("Not allowed"), _("This address does not accept that kind of request."))
 
+    @app.errorhandler(410)
+    def gone(exc):
+        return _error_page(410, _("File missing"),
+                           _("This file is no longer stored on the portal. Ask whoever sent it to attach it again."))
+
     @app.errorhandler(413)
     def too_large(exc):
         return _error_page(413, _("Too large"), _("What you sent is larger than the portal accepts."))
+
+    @app.errorhandler(sa_exc.DBAPIError)
+    @app.errorhandler(sa_exc.TimeoutError)
+    def database_error(exc):
+        if not database_unavailable(exc):
+            raise exc
+        from .extensions import db, login_manager
+
+        current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                                   str(exc).splitlines()[0])
+        try:
+            db.session.rollback()  # a lost connection was invalidated: the next request checks out a new one
+        except Exception:
+            db.session.close()
+        # The page is drawn as for a visitor: the signed-in user's row cannot be read now.
+        g._login_user = login_manager.anonymous_user()
+        response = current_app.make_response(_error_page(
+            503, _("Temporarily unavailable"),
+            _("The portal cannot reach its database right now. Nothing you sent was saved: "
+              "go back and send it again in a few seconds."),
+            ServiceUnavailable(retry_after=DATABASE_RETRY_AFTER)))
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(500)
     def server_error(exc):

@@ -5,6 +5,7 @@ fixed instant (``now``); ``@pytest.mark.instants`` runs one at several."""
 from __future__ import annotations
 
 import contextvars
+import errno
 import os
 import re
 import shutil
@@ -290,3 +291,28 @@ def run_in_threads(app, count: int, work) -> tuple[list, list[str]]:
         t.join(60)
     db.session.rollback()  # the test's own session sees what the threads committed
     return results, failures
+
+
+@pytest.fixture
+def full_disk(app, monkeypatch):
+    """The upload disk fills up: a write under UPLOAD_DIR gets half its bytes out, then ENOSPC.
+    Only the OS's write is simulated; the files, folders and clean-up are real."""
+    upload_dir = Path(app.config["UPLOAD_DIR"])
+    real_write_bytes = Path.write_bytes
+    state = {"after": 0, "errno": errno.ENOSPC}  # writes that still succeed before the disk is full
+
+    def write_bytes(path, data):
+        if upload_dir in path.parents:
+            if state["after"] > 0:
+                state["after"] -= 1
+            else:
+                real_write_bytes(path, data[: len(data) // 2])
+                raise OSError(state["errno"], os.strerror(state["errno"]), str(path))
+        return real_write_bytes(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    return state
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []

@@ -24,14 +24,17 @@ TITLES = {
     "ticket-state": "Not possible in the ticket's current state",
     "idempotency-key-reused": "Idempotency-Key reused with a different request",
     "idempotency-request-in-progress": "A request with this Idempotency-Key is still running",
+    "file-missing": "File no longer stored",
     "too-large": "Request too large",
     "rate-limited": "Too many requests",
     "search-unavailable": "Search is unavailable",
+    "service-unavailable": "Temporarily unavailable",
+    "storage-full": "No room to store the files",
     "internal-error": "Internal error",
 }
 STATUS_SLUGS = {400: "malformed-request", 401: "invalid-token", 403: "forbidden", 404: "not-found",
                 405: "method-not-allowed", 413: "too-large", 422: "validation-error", 429: "rate-limited",
-                500: "internal-error"}
+                500: "internal-error", 503: "service-unavailable"}
 DOCS_ARTICLE = "api-errors-and-rate-limits"
 
 

@@ -23,7 +23,7 @@ from ..plans import hours
 from ..plans import services as plan_services
 from ..tickets import billing, priorities
 from ..tickets import services as tickets
-from ..tickets.attachments import Upload, path_of
+from ..tickets.attachments import StorageError, Upload, path_of
 from ..tickets.models import Attachment, Category, Priority, Status, Ticket
 from . import bp, serialize, services, spec
 from .problems import Problem, ProblemOut, field_errors, problem_response
@@ -157,6 +157,11 @@ def problem_for(exc: HTTPException):
         wait = max(1, int(limit.reset_at - time.time())) if limit else 60
         return problem_response(Problem(429, f"Limit of {exc.description} reached. Retry in {wait} seconds.",
                                         headers={"Retry-After": str(wait)}))
+    if code == 503:
+        wait = getattr(exc, "retry_after", None)
+        return problem_response(Problem(503, "The portal cannot reach its database right now; nothing was saved. "
+                                             "Retry in a few seconds.",
+                                        headers={"Retry-After": str(wait)} if wait else {}))
     if code >= 500:
         error_id = secrets.token_hex(6)
         log.error("API error %s on %s %s", error_id, request.method, request.path,
@@ -260,6 +265,9 @@ def _customer() -> User:
 
 
 def _invalid(exc: DomainError, errors: dict[str, str] | None = None) -> Problem:
+    if isinstance(exc, StorageError):  # the portal's disk, not the request: retrying later can work
+        return Problem(exc.status, str(exc), "storage-full" if exc.status == 507 else "service-unavailable",
+                       headers={"Retry-After": "60"})
     # str(): a rule's message may be a lazy translation; it becomes text in the reader's language here.
     errors = errors or {exc.field or "body": str(exc)}
     renamed = {TICKET_FIELDS.get(name, name): str(message) for name, message in errors.items()}
@@ -395,7 +403,8 @@ def reply(reference: str, json: ReplyIn):
 
 
 @bp.post("/tickets/<reference>/attachments")
-@spec.validate(form=AttachmentsIn, resp=Response(HTTP_201=AttachmentsOut, **_errors(401, 403, 404, 413, 422, 429)),
+@spec.validate(form=AttachmentsIn,
+               resp=Response(HTTP_201=AttachmentsOut, **_errors(401, 403, 404, 413, 422, 429, 503, 507)),
                tags=["Tickets"], security=TOKEN, skip_validation=True)
 def attach(reference: str):
     """Attach files to a ticket (multipart/form-data, field "files").
@@ -414,7 +423,7 @@ def attach(reference: str):
 
 
 @bp.get(f"/tickets/<reference>/attachments/<int(max={MAX_ID}):attachment_id>")  # written out for the OpenAPI document
-@spec.validate(resp=Response("HTTP_200", **_errors(401, 403, 404, 429)), tags=["Tickets"], security=TOKEN)
+@spec.validate(resp=Response("HTTP_200", **_errors(401, 403, 404, 410, 429)), tags=["Tickets"], security=TOKEN)
 def download(reference: str, attachment_id: int):
     """Download one attached file, as uploaded.
 
@@ -424,8 +433,10 @@ def download(reference: str, attachment_id: int):
     item = db.session.get(Attachment, attachment_id)
     visible = item is not None and item.ticket_id == ticket.id and not (
         item.message is not None and item.message.internal and not tickets.can_work_tickets(api_user()))
-    if not visible or not path_of(item).is_file():
+    if not visible:
         raise Problem(404, f"No file {attachment_id} on ticket {ticket.reference}.")
+    if not path_of(item).is_file():
+        raise Problem(410, f"File {attachment_id} of ticket {ticket.reference} is no longer stored.", "file-missing")
     # Read whole (files are small, TICKET_MAX_FILE_MB): spectree's wrapper reads the body of every answer.
     response = current_app.response_class(path_of(item).read_bytes(), mimetype=item.content_type)
     response.headers.set("Content-Disposition", "attachment", filename=item.filename)

@@ -32,6 +32,8 @@ from markupsafe import escape
 from whoosh import index, qparser, query
 from whoosh.analysis import CharsetFilter, LanguageAnalyzer, RegexTokenizer, LowercaseFilter, StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import BufferFile
 from whoosh.support.charset import accent_map
 
 from .content import TYPES, ArticleError, article_paths, load_article, render_markdown
@@ -88,6 +90,68 @@ WORD = re.compile(r"\w+", re.UNICODE)
 
 class IndexUnavailable(Exception):
     """The index is missing or unreadable; pages degrade instead of failing."""
+
+
+# Builds up to this size are read into memory once per process (shared by its threads);
+# larger ones are read from their files as needed, which measured ~1.7-3x slower.
+IN_MEMORY_MAX_BYTES = 64 * 2**20
+
+
+class _ReadStorage(FileStorage):
+    """A build's files without Whoosh's memory maps: reading a mapped segment that was
+    truncated underneath is SIGBUS, which kills the process (a gunicorn worker, or all of
+    ``portal run``), where a short read is only an exception. Segments are read into memory
+    whole, as fast as a map and untouched by whatever happens to the file later."""
+
+    def __init__(self, build_dir: Path):
+        super().__init__(str(build_dir), supports_mmap=False)
+        self.build_dir = build_dir
+
+    def open_file(self, name, **kwargs):
+        if name.endswith(".seg"):
+            segments = tuple(sorted((p.name, st.st_size, st.st_mtime_ns)
+                                    for p in self.build_dir.glob("*.seg") for st in [p.stat()]))
+            loaded = _segments_in_memory(self.build_dir, segments).get(name)
+            if loaded is not None:
+                return BufferFile(loaded, name=name)
+        return super().open_file(name, **kwargs)
+
+
+@lru_cache(maxsize=4)  # the current build and the one before it, of an index or two
+def _segments_in_memory(build_dir: Path, segments: tuple) -> dict[str, memoryview]:
+    if sum(size for _name, size, _mtime in segments) > IN_MEMORY_MAX_BYTES:
+        return {}
+    return {name: memoryview((build_dir / name).read_bytes()) for name, _size, _mtime in segments}
+
+
+def _open(build_dir: Path, for_writing: bool = False):
+    build_dir = Path(build_dir)
+    storage = FileStorage(str(build_dir), supports_mmap=False) if for_writing else _ReadStorage(build_dir)
+    return storage.open_index(schema=SCHEMA)
+
+
+def _file_sizes(build_dir: Path) -> dict[str, int]:
+    """The size of every file of a Whoosh build, to tell a truncated one later."""
+    return {p.name: p.stat().st_size for p in build_dir.iterdir()
+            if p.is_file() and p.name != "manifest.json" and not p.name.endswith("_WRITELOCK")}
+
+
+def damage(build_dir: Path, manifest: dict | None) -> str | None:
+    """Why a build cannot be trusted (a file missing or not the size it was built with), or None.
+    Only stats files: cheap enough for every process that opens the build."""
+    if manifest is None:
+        return "no manifest"
+    expected = manifest.get("sizes")
+    if expected is None:
+        return None  # built before sizes were recorded: the read check alone decides
+    for name, size in expected.items():
+        try:
+            actual = (build_dir / name).stat().st_size
+        except OSError:
+            return f"{name} is missing"
+        if actual != size:
+            return f"{name} is {actual} bytes, built as {size}"
+    return None
 
 
 # --- building ----------------------------------------------------------------
@@ -214,7 +278,7 @@ def reindex(kb_dir: Path, index_dir: Path, full: bool = False) -> ReindexReport:
             ix = index.create_in(build_dir, SCHEMA)
         else:
             shutil.copytree(index_dir / current, build_dir)
-            ix = index.open_dir(build_dir)
+            ix = _open(build_dir, for_writing=True)
 
         slugs = dict(old_slugs)  # relpath -> slug of what is indexed
         writer = ix.writer(limitmb=256)
@@ -257,6 +321,7 @@ def reindex(kb_dir: Path, index_dir: Path, full: bool = False) -> ReindexReport:
             "documents": report.documents,
             "files": files,
             "slugs": slugs,
+            "sizes": _file_sizes(build_dir),
         }))
         _swap_in(index_dir, build_name)
         report.build = build_name
@@ -271,8 +336,10 @@ def _folder_order(rel: str) -> tuple[int, str]:
 
 
 def _healthy(build_dir: Path) -> bool:
+    if damage(build_dir, _read_manifest(build_dir)):
+        return False
     try:
-        ix = index.open_dir(build_dir)
+        ix = _open(build_dir)
         with ix.searcher() as s:
             s.doc_count()
         ix.close()
@@ -329,8 +396,12 @@ def searcher_for(index_dir: Path):
     entry = cached.get(str(index_dir))
     if entry and entry[0] == key:
         return entry[1]
+    problem = damage(index_dir / current, _read_manifest(index_dir / current))
+    if problem:
+        log.error("search index %s is damaged (%s); run `portal kb reindex`", current, problem)
+        raise IndexUnavailable(f"the search index is damaged: {problem}")
     try:
-        searcher = index.open_dir(index_dir / current).searcher()
+        searcher = _open(index_dir / current).searcher()
     except Exception as exc:
         raise IndexUnavailable(f"the search index cannot be read: {exc}") from exc
     if entry:
@@ -341,6 +412,16 @@ def searcher_for(index_dir: Path):
     cached[str(index_dir)] = (key, searcher)
     _local.searchers = cached
     return searcher
+
+
+def _forget(index_dir: Path) -> None:
+    """Drop this thread's searcher after a failed read, so the next search checks the build again."""
+    entry = getattr(_local, "searchers", {}).pop(str(index_dir), None)
+    if entry:
+        try:
+            entry[1].close()
+        except Exception:
+            pass
 
 
 @dataclass
@@ -566,6 +647,7 @@ def search(
         return SearchResults(q, [], 0, page, pagelen, unavailable=True)
     except Exception:  # a damaged index must never turn a search into a 500
         log.exception("search failed for %r", q)
+        _forget(Path(index_dir))
         return SearchResults(q, [], 0, page, pagelen, unavailable=True)
 
 

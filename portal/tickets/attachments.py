@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import logging
 import os
 import secrets
 import shutil
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import filetype
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
 from ..errors import DomainError, lazy_gettext as _l, lazy_number
 from ..extensions import db
 from .models import Attachment
+
+log = logging.getLogger(__name__)
 
 # A decompression bomb (a small file of a huge picture) is refused before it is decoded: Pillow only
 # warns between its limit and twice that, so the warning is an error in this process, for every thread.
@@ -107,6 +113,29 @@ def check_files(files: list[Upload]) -> list[tuple[Upload, str, bool]]:
     return [(f, *inspect(f)) for f in files]
 
 
+class StorageError(DomainError):
+    """The files could not be written: the disk is full (507) or failing (503). Nothing is kept."""
+
+    def __init__(self, error: OSError):
+        full = error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        self.status = 507 if full else 503
+        super().__init__(_l("The portal has no room to store files right now, so nothing was sent. Your text is kept "
+                            "below: send it again later, or without the files.") if full else
+                         _l("The portal cannot store files right now, so nothing was sent. Your text is kept below: "
+                            "send it again later, or without the files."), "files")
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Write ``target`` whole or not at all: through a .part file that a failure removes."""
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def clean_filename(name: str) -> str:
     name = os.path.basename((name or "").replace("\\", "/")).strip() or "file"
     return "".join(c for c in name if c.isprintable() and c not in '"<>|:*?')[:200] or "file"
@@ -116,13 +145,21 @@ def store_files(ticket, user, message, files: list[Upload]) -> list[Attachment]:
     """Check and save files under UPLOAD_DIR with random names; rows join the session."""
     checked = check_files(list(files))
     upload_dir = Path(current_app.config["UPLOAD_DIR"])
-    upload_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upload_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(exc) from None
     saved = []
     for upload, mime, is_image in checked:
         stored_name = f"{secrets.token_hex(16)}.{ACCEPTED[mime]}"
-        tmp = upload_dir / f".{stored_name}.part"
-        tmp.write_bytes(upload.data)
-        os.replace(tmp, upload_dir / stored_name)
+        try:
+            _write(upload_dir / stored_name, upload.data)
+        except OSError as exc:
+            # The rows roll back with the message: the files written before this one go too.
+            log.error("could not store an attachment in %s: %s", upload_dir, exc)
+            for attachment in saved:
+                remove_files(attachment)
+            raise StorageError(exc) from None
         attachment = Attachment(ticket_id=ticket.id, message_id=message.id if message else None,
                                 uploaded_by_id=user.id, filename=clean_filename(upload.filename),
                                 stored_name=stored_name, content_type=mime, size=len(upload.data),
@@ -136,6 +173,16 @@ def store_files(ticket, user, message, files: list[Upload]) -> list[Attachment]:
 
 def path_of(attachment: Attachment) -> Path:
     return Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
+
+
+def is_stored(attachment: Attachment) -> bool:
+    """Whether the file is on disk: the ticket page says "file missing" rather than link to a 410."""
+    return path_of(attachment).is_file()
+
+
+def remove_files(attachment: Attachment) -> None:
+    path_of(attachment).unlink(missing_ok=True)
+    thumbnail_path(attachment).unlink(missing_ok=True)
 
 
 THUMBNAIL_BOX = (480, 320)
@@ -159,8 +206,11 @@ def make_thumbnail(data: bytes, target: Path) -> bool:
                 image = image.convert("RGBA")
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".part")
-            image.save(tmp, "WEBP", quality=80)
-            os.replace(tmp, target)
+            try:
+                image.save(tmp, "WEBP", quality=80)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
         return True
     except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         return False  # the page falls back to the original image
@@ -189,8 +239,12 @@ def stash(user_id: int, draft_key: str, uploads: list[Upload]) -> list[str]:
         name = clean_filename(upload.filename)
         if name in kept:
             continue
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(upload.data)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write(folder / name, upload.data)
+        except OSError as exc:  # a full disk: the form comes back without its files, never a 500
+            log.error("could not keep a file of a form being corrected in %s: %s", folder, exc)
+            break
         kept.append(name)
     return kept
 
@@ -205,3 +259,66 @@ def stashed(user_id: int, draft_key: str, names: list[str] | None = None) -> lis
 
 def drop_stash(user_id: int, draft_key: str) -> None:
     shutil.rmtree(_stash_dir(user_id, draft_key), ignore_errors=True)
+
+
+# --- the upload folder against the rows ---------------------------------------
+
+# A form's kept files wait this long for the form to be sent again.
+STASH_LIFETIME = timedelta(days=7)
+
+
+@dataclass
+class StorageReport:
+    """What ``check_storage`` found: files without a row, rows without a file."""
+
+    orphans: list[Path] = field(default_factory=list)  # old enough that no upload is still committing them
+    recent: list[Path] = field(default_factory=list)  # without a row yet: maybe committing right now
+    missing: list[tuple[str, int, str]] = field(default_factory=list)  # (ticket reference, attachment id, file name)
+    removed: list[Path] = field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        return len(self.orphans) - len(self.removed) + len(self.missing)
+
+
+def _age(path: Path, now: datetime) -> timedelta:
+    return now - datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+
+
+def check_storage(upload_dir: Path, now: datetime, min_age: timedelta, repair: bool = False) -> StorageReport:
+    """Compare UPLOAD_DIR with the attachment rows. Orphans are files no row names (stored files
+    and thumbnails of uploads that never committed, ``.part`` files of interrupted writes) older
+    than ``min_age``, and kept form files past STASH_LIFETIME; ``repair`` deletes them. Younger
+    files are left alone: their row may be committing at this moment."""
+    from .models import Ticket
+
+    upload_dir = Path(upload_dir)
+    rows = db.session.execute(select(Attachment.stored_name, Ticket.reference, Attachment.id, Attachment.filename)
+                              .join(Ticket, Ticket.id == Attachment.ticket_id).order_by(Attachment.id)).all()
+    stored = {row.stored_name for row in rows}
+    stems = {Path(name).stem for name in stored}
+    report = StorageReport()
+    if upload_dir.is_dir():
+        candidates = [(p, min_age) for p in upload_dir.iterdir() if p.is_file() and p.name not in stored]
+        thumbs = upload_dir / "thumbs"
+        if thumbs.is_dir():
+            candidates += [(p, min_age) for p in thumbs.iterdir()
+                           if p.is_file() and (p.suffix != ".webp" or p.stem not in stems)]
+        drafts = upload_dir / "drafts"
+        if drafts.is_dir():
+            candidates += [(p, max(min_age, STASH_LIFETIME)) for p in drafts.iterdir() if p.is_dir()]
+        for path, safe_age in sorted(candidates):
+            (report.orphans if _age(path, now) >= safe_age else report.recent).append(path)
+    files = {p.name for p in upload_dir.iterdir()} if upload_dir.is_dir() else set()
+    report.missing = [(row.reference, row.id, row.filename) for row in rows if row.stored_name not in files]
+    if repair:
+        for path in report.orphans:
+            try:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.error("could not remove %s: %s", path, exc)
+                continue
+            report.removed.append(path)
+    return report

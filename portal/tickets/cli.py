@@ -39,3 +39,34 @@ def sweep_command():
     for state, label in (("at_risk", "at risk"), ("breached", "breached")):
         refs = marked[state]
         click.echo(f"{len(refs)} ticket(s) newly {label}" + (f": {', '.join(refs)}" if refs else "."))
+
+
+@click.group("attachments", help="Ticket attachments: the upload folder against the database.")
+def attachments_cli():
+    pass
+
+
+@attachments_cli.command("check")
+@click.option("--repair", is_flag=True, help="Delete the orphaned files (missing files can only be reported).")
+@click.option("--min-age", "min_age", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Minutes a file without a row must be old to count as orphaned (younger ones may be committing).")
+@with_appcontext
+def attachments_check_command(repair, min_age):
+    """Find files in UPLOAD_DIR that no attachment names (left by a full disk or a killed upload),
+    and attachments whose file is gone. Exits 1 while problems remain; safe to run from cron."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from ..auth.models import utcnow
+    from .attachments import check_storage
+
+    upload_dir = Path(current_app.config["UPLOAD_DIR"])
+    report = check_storage(upload_dir, utcnow(), timedelta(minutes=min_age), repair=repair)
+    for path in report.orphans:
+        click.echo(f"{'removed' if path in report.removed else 'orphan'}: {path}")
+    for reference, attachment_id, filename in report.missing:
+        click.secho(f"missing: {reference} attachment {attachment_id} ({filename})", fg="red")
+    click.echo(f"{upload_dir}: {len(report.orphans)} orphaned file(s), {len(report.removed)} removed, "
+               f"{len(report.missing)} missing, {len(report.recent)} too recent to judge.")
+    if report.problems:
+        raise SystemExit(1)

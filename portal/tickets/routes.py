@@ -75,7 +75,7 @@ def new():
             for name in services.DRAFT_FIELDS:
                 getattr(form, name).data = getattr(saved, name)
             form.severity.data = saved.priority_override  # a severity plan's level is kept there (save_draft)
-    errors, kept_names = {}, []
+    errors, kept_names, status = {}, [], 422
     if form.validate_on_submit():
         draft = services.TicketDraft(
             category=form.category.data, subject=form.subject.data or "", description=form.description.data or "",
@@ -108,6 +108,7 @@ def new():
                                     "text is kept below. Ask your account manager to renew the plan.")}
             else:
                 errors = draft.errors or {exc.field or "form": exc.message}
+                status = getattr(exc, "status", 422)  # a full disk is the portal's problem, not the form's
             kept_names = attachments.stash(current_user.id, draft.submission_key, files)
         else:
             attachments.drop_stash(current_user.id, draft.submission_key)
@@ -124,7 +125,7 @@ def new():
         max_files=max_files, max_mb=max_bytes // 2**20, quota=plan_services.quota(current_user.organization),
         saved_draft=saved, used_up=_used_up(current_user.organization),
         scheme=services.priority_scheme(plan), requires=services.technical_issue_requires(plan),
-    ), 422 if errors else 200
+    ), status if errors else 200
 
 
 def _used_up(organization) -> str | None:
@@ -285,7 +286,7 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
         autoclose_at=services.autoclose_due(ticket),
         tried=services.tried_before_filing(ticket) if staff else None,
         Status=Status, Priority=Priority, Category=Category, FeatureState=FeatureState, Level=Level,
-        max_files=limits()[0], max_mb=limits()[1] // 2**20,
+        max_files=limits()[0], max_mb=limits()[1] // 2**20, file_stored=attachments.is_stored,
         plan=plan_services.get_plan(ticket.plan), clock=sla.clock(ticket), update_clock=sla.update_clock(ticket),
         best_effort=sla.is_best_effort(ticket), changed=changed, typed_change=typed_change or {},
         seen=meanwhile.seen(ticket),
@@ -313,7 +314,8 @@ def reply(reference):
         return _render_detail(ticket, reply_form=form, errors={"body": exc.message}, changed=exc.changes, status=409)
     except DomainError as exc:
         db.session.rollback()
-        return _render_detail(ticket, reply_form=form, errors={exc.field or "body": exc.message}, status=422)
+        return _render_detail(ticket, reply_form=form, errors={exc.field or "body": exc.message},
+                              status=getattr(exc, "status", 422))
     flash(_("Internal note added.") if internal else _("Your reply was sent."), "success")
     return redirect(url_for("tickets.detail", reference=ticket.reference, _anchor="thread-end"))
 
@@ -399,6 +401,8 @@ def attachment(reference, attachment_id):
         abort(404)
     if item.message is not None and item.message.internal and not services.can_work_tickets(current_user):
         abort(404)
+    if not attachments.is_stored(item):
+        abort(410)  # the row outlived its file (see `portal attachments check`)
     thumbnail = thumbnail_path(item)
     if item.is_image and request.args.get("thumb") == "1" and thumbnail.is_file():
         response = send_file(thumbnail, mimetype="image/webp", max_age=0)

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy import exc as sa_exc
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
-from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.exceptions import BadRequest, ServiceUnavailable
 from werkzeug.routing import IntegerConverter
 
 from .extensions import MAX_ID
@@ -46,7 +46,7 @@ def render_page_or_fragment(page: str, fragment: str, **context):
 
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only same-site paths: an open redirect would turn sign-in into a phishing tool."""
-    if not target:
+    if not target or not target.isprintable():  # a line break in a Location header is an error
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -185,7 +185,7 @@ def init_app(app) -> None:
     def broken_rule(exc):
         # A rule no route caught (input of a kind no form sends) is the user's error, said as such: not a 500.
         db.session.rollback()
-        return _error_page(400, _("Bad request"), exc.message)
+        return _error_page(400, _("Bad request"), exc.message, BadRequest(description=str(exc)))
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

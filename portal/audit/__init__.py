@@ -5,7 +5,7 @@ a command). Sign-ins and sign-outs are recorded from Flask-Login's signals."""
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user, user_logged_in, user_logged_out
 
 from ..extensions import db
@@ -45,7 +45,7 @@ def _signed_in(_app, user, **_extra) -> None:
 
 
 def _signed_out(_app, user, **_extra) -> None:
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False) or (has_request_context() and g.get("session_ended")):
         return
     record("auth.sign_out", Origin.of(user, request.remote_addr if has_request_context() else None),
            target=("user", user.id, user.email), organization_id=user.organization_id)

@@ -35,6 +35,8 @@ ACTIONS = {
     "auth.2fa_off": _l("Two-step sign-in turned off"),
     "auth.2fa_codes": _l("New recovery codes"),
     "auth.2fa_reset": _l("Two-step sign-in reset"),
+    "auth.2fa_failed": _l("Wrong two-step sign-in code"),
+    "auth.password_change": _l("Password changed"),
     "token.create": _l("API token created"),
     "token.revoke": _l("API token revoked"),
     "plan.change": _l("Plan changed"),

@@ -4,6 +4,7 @@ from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..errors import DomainError
 from . import bp, services, sessions, throttle
 from .forms import PasswordForm
@@ -22,7 +23,8 @@ def change_password():
             form.current_password.errors.append(throttle.message(wait))
             return account_page(password_form=form, status=429)
         try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
+            services.change_password(current_user, form.current_password.data, form.new_password.data,
+                                     audit.from_request())
         except DomainError as exc:
             if exc.field == "current_password":
                 throttle.failed(current_user.email)

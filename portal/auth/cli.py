@@ -47,7 +47,7 @@ def create_user(email, role, org_name, name, password):
 def set_password(email, password):
     """Reset someone's password (they asked support, or forgot it); their sessions end."""
     try:
-        user = services.reset_password(email, password)
+        user = services.reset_password(email, password, origin=audit.CLI)
     except DomainError as exc:
         _fail(exc)
     click.echo(f"New password set for {user.email}; their sessions have ended.")

@@ -172,22 +172,29 @@ def end_sessions(user: User, commit: bool = True) -> None:
         db.session.commit()
 
 
-def reset_password(email: str, password: str) -> User:
+def reset_password(email: str, password: str, origin: audit.Origin | None = None) -> User:
     """An operator sets someone's password: every session of theirs ends."""
     user = _existing(email)
     _check_password(password)
     user.set_password(password)
+    _password_changed(user, origin)
     end_sessions(user)
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, origin: audit.Origin | None = None) -> None:
     """The user changes their own password: sessions elsewhere end (the caller signs this one in again)."""
     if not user.check_password(current or ""):
         raise DomainError(_l("That is not your current password."), "current_password")
     _check_password(new)
     user.set_password(new)
+    _password_changed(user, origin)
     end_sessions(user)
+
+
+def _password_changed(user: User, origin) -> None:
+    audit.record("auth.password_change", origin, target=("user", user.id, user.email),
+                 organization_id=user.organization_id)
 
 
 def set_active(email: str, active: bool, origin: audit.Origin | None = None) -> User:
@@ -230,7 +237,7 @@ def authenticate(email: str, password: str) -> User | None:
         # Hash anyway so a missing account takes as long as a wrong password.
         User(password_hash="").set_password(password or "")
         return None
-    if not user.active or not user.check_password(password or ""):
+    if not user.check_password(password or "") or not user.active:  # (hashing first: the same time)
         return None
     return user
 

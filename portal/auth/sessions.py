@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, flash, redirect, request, session, url_for
+from flask import Response, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user, login_user, logout_user, user_loaded_from_cookie
 
@@ -25,6 +25,9 @@ SEEN_PRECISION = 60  # seconds: the last-seen time is rewritten at most this oft
 OUR_KEYS = ("seen_at", "remember")
 # No redirect from these: the sign-in page itself (an ended session just shows the form) and files.
 NO_REDIRECT = {"auth.login"}
+# Sent by the pages' background polls (the queue's refresh, the ticket's viewers): they do not keep a
+# session from going idle, or an open tab would never be signed out.
+POLL_HEADER = "X-Portal-Poll"
 
 
 def _stamp(now: datetime) -> int:
@@ -137,10 +140,13 @@ def enforce_lifetimes() -> Response | None:
         # Ended elsewhere: signed out, a new password, a new role, the account deactivated.
         reason = _("You were signed out. Please sign in again.")
     if reason is None:
+        if request.headers.get(POLL_HEADER):  # a page refreshing itself is not someone at work
+            return None
         seen = session.get("seen_at")
         if not isinstance(seen, int) or _stamp(now) - seen >= SEEN_PRECISION:
             session["seen_at"] = _stamp(now)
         return None
+    g.session_ended = True  # (the audit log records no "signed out": the session ran out)
     end_here()
     if request.endpoint in NO_REDIRECT:
         return None

@@ -228,17 +228,22 @@ def sign_in_with_code(user: User, code: str, now: datetime) -> str:
     settings = settings_of(user)
     if settings is None:  # reset by support meanwhile: the password step alone decides
         return "none"
-    if settings.failed_codes >= MAX_FAILED_CODES:
+    # The attempt is taken before the code is checked (one conditional UPDATE), so requests sent
+    # in parallel on one password step get no more than MAX_FAILED_CODES guesses between them;
+    # a right code gives it back (verify_code sets the count to 0).
+    taken = db.session.execute(update(TwoFactor).where(TwoFactor.user_id == user.id,
+                                                       TwoFactor.failed_codes < MAX_FAILED_CODES)
+                               .values(failed_codes=TwoFactor.failed_codes + 1))
+    if taken.rowcount != 1:
+        db.session.rollback()
         raise TooManyWrongCodes(_l("Too many wrong codes. Sign in with your password again."), "code")
+    db.session.commit()
     try:
         return verify_code(user, code, now)
     except TooManyWrongCodes:
         raise
     except DomainError:
         db.session.rollback()
-        db.session.execute(update(TwoFactor).where(TwoFactor.user_id == user.id)
-                           .values(failed_codes=TwoFactor.failed_codes + 1))
-        db.session.commit()
         if settings_of(user).failed_codes >= MAX_FAILED_CODES:
             raise TooManyWrongCodes(_l("Too many wrong codes. Sign in with your password again."), "code") from None
         raise

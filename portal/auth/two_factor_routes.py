@@ -9,7 +9,7 @@ from .. import audit
 from ..errors import DomainError
 from ..extensions import db
 from ..web import safe_next
-from . import bp, two_factor
+from . import bp, services, sessions, throttle, two_factor
 from .forms import CodeForm, EnrolForm, TwoFactorProofForm
 from .models import utcnow
 from .routes import PENDING_SIGN_IN, account_page, finish_sign_in
@@ -67,16 +67,25 @@ def sign_in_code():
         return redirect(url_for("auth.login", next=marker.get("next") or None))
     form = CodeForm()
     if form.validate_on_submit():
+        # Wrong codes count with wrong passwords (per account and address): whoever has the
+        # password gets no more guesses at the code by typing it again.
+        wait = throttle.wait_seconds(user.email)
+        if wait:
+            form.code.errors.append(throttle.message(wait))
+            return render_template("auth/login_code.html", form=form), 429, {"Retry-After": str(wait)}
         try:
             kind = two_factor.sign_in_with_code(user, form.code.data, utcnow())
         except two_factor.TooManyWrongCodes as exc:
+            _wrong_code(user)
             session.pop(PENDING_SIGN_IN, None)
             flash(exc.message, "error")
             return redirect(url_for("auth.login", next=marker.get("next") or None))
         except DomainError as exc:
             db.session.rollback()
+            _wrong_code(user)
             form.code.errors.append(exc.message)
         else:
+            throttle.succeeded(user.email)
             session.pop(PENDING_SIGN_IN, None)
             if kind == "recovery":
                 flash(_("You signed in with a recovery code; it cannot be used again. %(left)s left.",
@@ -84,6 +93,12 @@ def sign_in_code():
             return finish_sign_in(user, marker.get("remember", False), marker.get("next"))
     status = 422 if form.errors else 200
     return render_template("auth/login_code.html", form=form), status
+
+
+def _wrong_code(user) -> None:
+    throttle.failed(user.email)
+    audit.record_request("auth.2fa_failed", target=("user", user.id, user.email),
+                         organization_id=user.organization_id)
 
 
 # --- setting it up, recovery codes, turning it off ----------------------------------------------
@@ -112,6 +127,9 @@ def two_factor_setup():
             form.code.errors.append(exc.message)
         else:
             session.pop(SETUP_SECRET, None)
+            # Sessions signed in with the password alone end; this browser stays signed in.
+            services.end_sessions(current_user)
+            sessions.start(current_user._get_current_object(), remember=sessions.has_remember_cookie(), now=utcnow())
             flash(_("Two-step sign-in is on. Next time you sign in, the portal asks for a code from your app."),
                   "success")
             return recovery_codes_page(codes, safe_next(form.next.data, url_for("auth.account")))
@@ -133,12 +151,11 @@ def recovery_codes_page(codes: list[str], continue_to: str):
 @login_required
 def two_factor_regenerate():
     form = TwoFactorProofForm(prefix="regenerate")
-    if form.validate():
+    if form.validate() and not _throttled(form):
         try:
             codes = two_factor.regenerate_recovery_codes(current_user, form.proof.data, utcnow(), audit.from_request())
         except DomainError as exc:
-            db.session.rollback()
-            form.proof.errors.append(exc.message)
+            _refused_proof(form, exc)
         else:
             flash(_("New recovery codes are ready; the old ones no longer work."), "success")
             return recovery_codes_page(codes, url_for("auth.account", _anchor="two-factor"))
@@ -149,13 +166,27 @@ def two_factor_regenerate():
 @login_required
 def two_factor_disable():
     form = TwoFactorProofForm(prefix="disable")
-    if form.validate():
+    if form.validate() and not _throttled(form):
         try:
             two_factor.disable(current_user, form.proof.data, utcnow(), audit.from_request())
         except DomainError as exc:
-            db.session.rollback()
-            form.proof.errors.append(exc.message)
+            _refused_proof(form, exc)
         else:
             flash(_("Two-step sign-in is off: your password alone signs you in."), "success")
             return redirect(url_for("auth.account", _anchor="two-factor"))
     return account_page(status=422, two_factor_disable_form=form)
+
+
+def _throttled(form) -> bool:
+    """A stolen session must not guess the password or the code here either: the sign-in's counts apply."""
+    wait = throttle.wait_seconds(current_user.email)
+    if wait:
+        form.proof.errors.append(throttle.message(wait))
+    return bool(wait)
+
+
+def _refused_proof(form, exc: DomainError) -> None:
+    db.session.rollback()
+    if exc.field == "proof":  # neither the password nor a code (not "your role must use it")
+        throttle.failed(current_user.email)
+    form.proof.errors.append(exc.message)

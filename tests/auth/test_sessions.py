@@ -266,3 +266,42 @@ def test_cookies_go_only_over_https_when_the_portal_is_served_so(make_app):
     cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
     assert "; Secure" in cookies["session"] and "; Secure" in cookies["remember_token"]
     assert "; HttpOnly" in cookies["remember_token"]
+
+
+def test_background_polls_do_not_keep_a_session_alive(app, client, auth, now):
+    gen_user(email="ana@example.com")
+    auth.login("ana@example.com")
+    with later(now, hours=7):
+        assert client.get("/kb/", headers={"HX-Request": "true", "X-Portal-Poll": "1"}).status_code == 200
+    with later(now, hours=9):  # 9 hours since anyone used the page: the poll did not count
+        assert not signed_in(client)
+
+
+def test_a_line_break_in_next_is_no_error(app, client, auth):
+    gen_user(email="ana@example.com")
+    response = client.post("/login", data={"email": "ana@example.com", "password": PASSWORD,
+                                           "next": "/tickets/\r\nSet-Cookie: x=1",
+                                           "csrf_token": csrf_token(client, "/login")})
+    assert response.status_code == 302 and response.headers["Location"] == "/kb/"
+    assert client.get("/login?next=/a%0Ab").headers["Location"] == "/kb/"
+
+
+def test_an_ended_session_and_a_new_password_in_the_audit_log(app, client, auth, runner, now):
+    from sqlalchemy import select
+
+    from portal.audit.models import AuditEntry
+    from portal.extensions import db
+
+    gen_user(email="ana@example.com")
+    auth.login("ana@example.com")
+    with later(now, hours=9):
+        assert not signed_in(client)  # idle: ended, which is not the user signing out
+    auth.login("ana@example.com")
+    client.post("/account/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD,
+                                            "confirm": NEW_PASSWORD, "csrf_token": csrf_token(client, "/account")})
+    assert runner.invoke(args=["user", "set-password", "ana@example.com", "--password", PASSWORD]).exit_code == 0
+    db.session.rollback()
+    actions = [(e.action, e.detail) for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert ("auth.sign_out", {}) not in actions
+    assert [a for a in actions if a[0] == "auth.password_change"] == [
+        ("auth.password_change", {}), ("auth.password_change", {"via": "cli"})]

@@ -7,6 +7,7 @@ from datetime import UTC, timedelta
 
 import pyotp
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from portal.auth import two_factor
@@ -155,9 +156,56 @@ def test_five_wrong_codes_send_you_back_to_the_password(app, client, auth, now):
     assert "Too many wrong codes" in client.get("/login").get_data(as_text=True)
     client.set_cookie("session", kept)  # the old cookie again: the count is in the database
     refused = send_code(client, code_at(secret, now, 1))
-    assert refused.status_code == 302 and not signed_in(client)
-    auth.login(user.email)  # the password again: new tries
-    assert send_code(client, code_at(secret, now, 1)).status_code == 302 and signed_in(client)
+    assert refused.status_code in (302, 429) and not signed_in(client)  # (the throttle may answer first)
+    # Wrong codes count with wrong passwords: for five minutes the password step is refused too.
+    throttled = auth.login(user.email)
+    assert throttled.status_code == 429 and "Too many attempts" in throttled.get_data(as_text=True)
+    with time_machine.travel((now + timedelta(minutes=6)).replace(tzinfo=UTC), tick=True):
+        auth.login(user.email)  # the password again: new tries
+        assert send_code(client, code_at(secret, now + timedelta(minutes=6))).status_code == 302
+        assert signed_in(client)
+
+
+def test_wrong_codes_are_recorded_and_throttled_with_the_password(app, client, auth, now):
+    from portal.audit.models import AuditEntry
+
+    user, secret, _codes = user_with_two_factor(client, auth, now)
+    auth.login(user.email)
+    for _ in range(3):
+        assert send_code(client, "000000").status_code == 422
+    auth.login(user.email)  # the right password again: a new count of codes, not of failures
+    assert send_code(client, "000000").status_code == 422
+    assert send_code(client, "000000").status_code == 422
+    response = send_code(client, "000000")  # the sixth in five minutes is not checked
+    assert response.status_code == 429 and "Too many attempts" in response.get_data(as_text=True)
+    db.session.rollback()
+    failed = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "auth.2fa_failed")).all()
+    assert [e.target_label for e in failed] == [user.email] * 5
+    assert auth.login(user.email).status_code == 429
+
+
+def test_proof_forms_are_throttled_like_the_sign_in(app, client, auth, now):
+    user = gen_user(Role.CUSTOMER, email="ana@example.com")
+    auth.login(user.email)
+    enable(client, now)
+    for _ in range(5):
+        refused = client.post("/account/two-factor/off",
+                              data={"disable-proof": "guess", "csrf_token": csrf_token(client, "/account")})
+        assert refused.status_code == 422
+    response = client.post("/account/two-factor/off",
+                           data={"disable-proof": PASSWORD, "csrf_token": csrf_token(client, "/account")})
+    assert response.status_code == 422 and "Too many attempts" in response.get_data(as_text=True)
+    assert two_factor.is_enabled(user)  # not even the right password is checked while it waits
+
+
+def test_turning_it_on_ends_the_sessions_signed_in_with_the_password_alone(app, client, auth, now):
+    user = gen_user(Role.CUSTOMER, email="ana@example.com")
+    other = app.test_client()
+    other.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_token(other, "/login")})
+    assert signed_in(other)
+    auth.login(user.email)
+    enable(client, now)
+    assert signed_in(client) and not signed_in(other)
 
 
 def test_the_pending_sign_in_lasts_five_minutes(app, now):

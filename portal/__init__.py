@@ -114,6 +114,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(tickets_cli)
     app.cli.add_command(attachments_cli)
     app.cli.add_command(kb_cli)
+    from .kb.search import repair_job
+
+    app.extensions.setdefault("portal.worker_jobs", []).append(repair_job)
     app.cli.add_command(analytics_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(mail_cli)

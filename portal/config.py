@@ -24,6 +24,8 @@ DEFAULTS = {
     "KB_AUTO_REINDEX": True,
     # Search-as-you-type sends a request per pause; keystrokes that refine the
     # same query within this many seconds are recorded as one search.
+    # portal worker checks the index this often and rebuilds one that is missing or damaged.
+    "KB_REPAIR_SECONDS": 60,
     "SEARCH_MERGE_SECONDS": 30,
     "SEARCH_PAGE_SIZE": 10,
     "LANGUAGES": ["en", "es"],

@@ -370,6 +370,29 @@ def index_state(kb_dir: Path, index_dir: Path, check_files: bool = True) -> Inde
     return state
 
 
+def repair_index(kb_dir: Path, index_dir: Path) -> IndexState:
+    """Rebuild the index if it is missing or damaged (a worker's check: it does not read the
+    articles' folder, so it stays cheap on a large KB; a stale index waits for `portal kb reindex`)."""
+    state = index_state(kb_dir, index_dir, check_files=False)
+    if state.status in ("missing", "corrupt"):
+        log.warning("search index is %s; rebuilding", state.status)
+        reindex(kb_dir, index_dir, full=True)
+        state = index_state(kb_dir, index_dir, check_files=False)
+    return state
+
+
+def repair_job(app, stop) -> None:
+    """The worker's thread: a damaged or missing index is rebuilt within KB_REPAIR_SECONDS, so
+    "search is being rebuilt" on the pages comes true without anyone at a shell."""
+    while True:
+        try:
+            repair_index(Path(app.config["KB_DIR"]), Path(app.config["INDEX_DIR"]))
+        except Exception:  # a full disk, say: try again at the next round
+            log.exception("could not rebuild the search index; trying again later")
+        if stop.wait(float(app.config["KB_REPAIR_SECONDS"])):
+            return
+
+
 def ensure_index(kb_dir: Path, index_dir: Path) -> IndexState:
     """Start-up check: rebuild a missing, corrupt or stale index."""
     state = index_state(kb_dir, index_dir)

@@ -94,3 +94,21 @@ def test_the_start_up_check_rebuilds_an_index_whose_files_are_not_the_size_they_
     make_app(INDEX_DIR=str(damaged_copy), KB_AUTO_REINDEX=True)
     assert idx.index_state(KB_DIR, damaged_copy).status == "ok"
     assert idx.search(damaged_copy, "password").hits
+
+
+def test_the_worker_rebuilds_a_damaged_index(make_app, damaged_copy):
+    import threading
+
+    build = damaged_copy / (damaged_copy / "CURRENT").read_text().strip()
+    segment = next(build.glob("*.seg"))
+    os.truncate(segment, segment.stat().st_size // 2)
+    app = make_app(INDEX_DIR=str(damaged_copy), KB_AUTO_REINDEX=False)
+    assert idx.index_state(KB_DIR, damaged_copy, check_files=False).status == "corrupt"
+    assert idx.repair_job in app.extensions["portal.worker_jobs"]
+    stop = threading.Event()
+    stop.set()  # one round, then the stop the worker would send
+    idx.repair_job(app, stop)
+    assert idx.index_state(KB_DIR, damaged_copy).status == "ok"
+    assert idx.search(damaged_copy, "password").hits
+    assert idx.repair_index(KB_DIR, damaged_copy).status == "ok"  # a healthy index is left alone
+    assert (damaged_copy / "CURRENT").read_text().strip() != build.name

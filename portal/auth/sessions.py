@@ -25,6 +25,8 @@ SEEN_PRECISION = 60  # seconds: the last-seen time is rewritten at most this oft
 OUR_KEYS = ("seen_at", "remember")
 # No redirect from these: the sign-in page itself (an ended session just shows the form) and files.
 NO_REDIRECT = {"auth.login"}
+# Pages for visitors too (the help center): an ended session goes on there signed out.
+PUBLIC = {"kb", "main"}
 # Sent by the pages' background polls (the queue's refresh, the ticket's viewers): they do not keep a
 # session from going idle, or an open tab would never be signed out.
 POLL_HEADER = "X-Portal-Poll"
@@ -151,6 +153,8 @@ def enforce_lifetimes() -> Response | None:
     if request.endpoint in NO_REDIRECT:
         return None
     flash(reason, "info")
+    if request.method == "GET" and request.blueprint in PUBLIC:
+        return None  # an article is for visitors too: read on, signed out, with the reason shown
     target = url_for("auth.login", next=_page_path())
     if request.headers.get("HX-Request"):  # a fragment request: the whole page goes to sign-in
         return Response(status=204, headers={"HX-Redirect": target})

@@ -305,3 +305,13 @@ def test_an_ended_session_and_a_new_password_in_the_audit_log(app, client, auth,
     assert ("auth.sign_out", {}) not in actions
     assert [a for a in actions if a[0] == "auth.password_change"] == [
         ("auth.password_change", {}), ("auth.password_change", {"via": "cli"})]
+
+
+def test_an_ended_session_reads_on_signed_out_in_the_help_center(app, client, auth, now):
+    gen_user(email="ana@example.com")
+    auth.login("ana@example.com")
+    with later(now, hours=9):
+        response = client.get("/kb/")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and "without activity" in page and "Sign in" in page
+        assert not signed_in(client)

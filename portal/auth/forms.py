@@ -44,4 +44,7 @@ class TwoFactorProofForm(FlaskForm):
 
 
 class EnrolForm(CodeForm):
+    # A session someone else got hold of must not tie the account to their phone.
+    password = PasswordField(_l("Your password"), render_kw={"autocomplete": "current-password"},
+                             validators=[DataRequired(_l("Enter your password.")), Length(max=200)])
     next = HiddenField()  # where a user made to set it up was going

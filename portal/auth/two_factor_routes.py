@@ -119,7 +119,7 @@ def two_factor_setup():
         secret = two_factor.new_secret()
         session[SETUP_SECRET] = {"user_id": current_user.id, "secret": two_factor.seal(secret)}
     form = EnrolForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _password_confirmed(form):
         try:
             codes = two_factor.enable(current_user, secret, form.code.data, utcnow(), audit.from_request())
         except DomainError as exc:
@@ -175,6 +175,18 @@ def two_factor_disable():
             flash(_("Two-step sign-in is off: your password alone signs you in."), "success")
             return redirect(url_for("auth.account", _anchor="two-factor"))
     return account_page(status=422, two_factor_disable_form=form)
+
+
+def _password_confirmed(form) -> bool:
+    wait = throttle.wait_seconds(current_user.email)
+    if wait:
+        form.password.errors.append(throttle.message(wait))
+        return False
+    if not current_user.check_password(form.password.data or ""):
+        throttle.failed(current_user.email)
+        form.password.errors.append(_("That is not your current password."))
+        return False
+    return True
 
 
 def _throttled(form) -> bool:

@@ -34,7 +34,7 @@ def setup_page(client):
 def enable(client, now):
     """Turn two-step sign-in on through the pages; returns the secret and the recovery codes."""
     _response, _page, secret = setup_page(client)
-    response = client.post("/account/two-factor", data={"code": code_at(secret, now),
+    response = client.post("/account/two-factor", data={"code": code_at(secret, now), "password": PASSWORD,
                                                         "csrf_token": csrf_token(client, "/account/two-factor")})
     assert response.status_code == 200, response.get_data(as_text=True)
     return secret, RECOVERY_CODE.findall(response.get_data(as_text=True))
@@ -63,13 +63,14 @@ def test_enabling_needs_a_right_code_then_shows_recovery_codes_once(app, client,
     assert "Turn on two-step sign-in" in client.get("/account").get_data(as_text=True)
     response, page, secret = setup_page(client)
     assert response.headers["Cache-Control"] == "no-store"  # the secret is on the page
-    wrong = client.post("/account/two-factor", data={"code": "000000", "csrf_token": csrf_token(client, "/account")})
+    wrong = client.post("/account/two-factor", data={"code": "000000", "password": PASSWORD,
+                                                     "csrf_token": csrf_token(client, "/account")})
     page = wrong.get_data(as_text=True)
     assert wrong.status_code == 422 and "That code is not right" in page and 'value="000000"' in page
     assert 'class="field-error" id="code-error"' in page
     assert not two_factor.is_enabled(user)
     assert SECRET_ON_PAGE.search(page).group(1).replace(" ", "") == secret  # the same secret until confirmed
-    right = client.post("/account/two-factor", data={"code": code_at(secret, now),
+    right = client.post("/account/two-factor", data={"code": code_at(secret, now), "password": PASSWORD,
                                                      "csrf_token": csrf_token(client, "/account")})
     assert right.status_code == 200 and right.headers["Cache-Control"] == "no-store"
     codes = RECOVERY_CODE.findall(right.get_data(as_text=True))
@@ -277,7 +278,8 @@ def test_a_required_role_must_enrol_before_anything_else(agents_must, now):
         assert static.status_code == 200
     response, page, secret = setup_page(client)
     assert response.status_code == 200 and "must use two-step sign-in" in page and "Not now" not in page
-    response = client.post("/account/two-factor", data={"code": code_at(secret, now), "next": "/agent/",
+    response = client.post("/account/two-factor", data={"code": code_at(secret, now), "password": PASSWORD,
+                                                        "next": "/agent/",
                                                         "csrf_token": csrf_token(client, "/account/two-factor")})
     assert response.status_code == 200 and 'href="/agent/"' in response.get_data(as_text=True)
     assert client.get("/agent/").status_code == 200
@@ -348,3 +350,16 @@ def test_an_unreadable_secret_is_a_message_not_a_500(app, client, auth, now):
     auth.login(user.email)
     response = send_code(client, "123456")
     assert response.status_code == 422 and "Ask support to reset it" in response.get_data(as_text=True)
+
+
+def test_turning_it_on_needs_the_password_too(app, client, auth, now):
+    user = gen_user(Role.CUSTOMER, email="ana@example.com")
+    auth.login(user.email)
+    _response, _page, secret = setup_page(client)
+    for password in ("", "not-the-password"):
+        refused = client.post("/account/two-factor", data={"code": code_at(secret, now), "password": password,
+                                                           "csrf_token": csrf_token(client, "/account")})
+        page = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and not two_factor.is_enabled(user)
+        assert ("Enter your password." if not password else "That is not your current password.") in page
+        assert f'value="{code_at(secret, now)}"' in page  # the code typed is kept

@@ -87,5 +87,7 @@ def succeeded(email: str) -> None:
 
 def message(wait: int) -> str:
     minutes = max(1, math.ceil(wait / 60))
-    return ngettext("Too many attempts. Try again in %(num)d minute.",
-                    "Too many attempts. Try again in %(num)d minutes.", minutes)
+    return ngettext("Too many attempts. Try again in %(num)d minute: until then even the right password "
+                    "is refused.",
+                    "Too many attempts. Try again in %(num)d minutes: until then even the right password "
+                    "is refused.", minutes)

@@ -10,7 +10,7 @@ from portal.auth import services
 from tests.conftest import IsolatedClient, csrf_token
 from tests.factories import PASSWORD, gen_user
 
-THROTTLED = "Too many attempts. Try again in 5 minutes."
+THROTTLED = "Too many attempts. Try again in 5 minutes: until then even the right password is refused."
 
 
 def attempt(client, email, password="wrong-password", address="127.0.0.1"):
@@ -49,7 +49,7 @@ def test_the_wait_passes(app, client, now):
         attempt(client, "ana@example.com")
     with time_machine.travel((now + timedelta(minutes=4, seconds=30)).replace(tzinfo=UTC), tick=True):
         response = attempt(client, "ana@example.com", PASSWORD)
-        assert response.status_code == 429 and "Try again in 1 minute." in response.get_data(as_text=True)
+        assert response.status_code == 429 and "Try again in 1 minute:" in response.get_data(as_text=True)
     with time_machine.travel((now + timedelta(minutes=5, seconds=5)).replace(tzinfo=UTC), tick=True):
         assert attempt(client, "ana@example.com", PASSWORD).status_code == 302
 
@@ -77,7 +77,7 @@ def test_one_address_guessing_many_accounts_is_throttled(make_app):
         for n in range(3):
             assert attempt(client, f"guess{n}@example.com", address="203.0.113.9").status_code == 422
         response = attempt(client, "ana@example.com", PASSWORD, address="203.0.113.9")
-        assert response.status_code == 429 and "Try again in 10 minutes." in response.get_data(as_text=True)
+        assert response.status_code == 429 and "Try again in 10 minutes:" in response.get_data(as_text=True)
         assert attempt(client, "ana@example.com", PASSWORD, address="198.51.100.7").status_code == 302
 
 

@@ -63,3 +63,17 @@ def page_errors(page):
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return errors
+
+
+@pytest.fixture
+def demo_phone(browser, live_app, page_errors, now):
+    """A phone (390×844, touch) on the demo data; its page's errors go to page_errors."""
+    from portal.demo import seed_demo
+
+    with live_app.app_context():
+        seed_demo(now)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    yield page
+    phone.close()

@@ -8,14 +8,8 @@ from tests.browser.test_agent import _sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_the_audit_log_fits_a_phone(browser, live_server, live_app, page_errors, now):
-    from portal.demo import seed_demo
-
-    with live_app.app_context():
-        seed_demo(now)
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = phone.new_page()
-    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+def test_the_audit_log_fits_a_phone(demo_phone, live_server):
+    page = demo_phone
     _sign_in(page, live_server, "admin@portal.example.com")
     page.goto(f"{live_server}/agent/audit")
     region = page.get_by_role("region", name="Audit log")

@@ -11,14 +11,8 @@ from tests.browser.test_agent import _sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_an_agent_assigns_unmatched_email_on_a_phone(browser, live_server, live_app, page_errors, now):
-    from portal.demo import seed_demo
-
-    with live_app.app_context():
-        seed_demo(now)
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    page = phone.new_page()
-    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+def test_an_agent_assigns_unmatched_email_on_a_phone(demo_phone, live_server):
+    page = demo_phone
     _sign_in(page, live_server, "agent@portal.example.com")
     nav = page.get_by_role("navigation", name="Main").get_by_role("link", name="Email")
     expect(nav).to_contain_text("1")  # the stranger's question waits

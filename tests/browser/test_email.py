@@ -11,7 +11,7 @@ from tests.browser.test_agent import _sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_an_agent_assigns_unmatched_email_on_a_phone(demo_phone, live_server):
+def test_an_agent_assigns_unmatched_email_on_a_phone(demo_phone, live_server, page_errors):
     page = demo_phone
     _sign_in(page, live_server, "agent@portal.example.com")
     nav = page.get_by_role("navigation", name="Main").get_by_role("link", name="Email")

@@ -11,10 +11,10 @@ from portal.tickets.models import Ticket
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page, live_server, email):
+def _sign_in(page, live_server, email, password="portal-demo"):
     page.goto(f"{live_server}/login")
     page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("portal-demo")
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator(".flash")).to_contain_text("Welcome back")
 

@@ -4,6 +4,8 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_agent import _sign_in
+
 pytestmark = pytest.mark.browser
 
 
@@ -13,11 +15,7 @@ def test_turn_on_two_step_sign_in_then_sign_in_with_a_code(page, live_server, li
 
     with live_app.app_context():
         email = gen_user(Role.CUSTOMER, email="ana@example.com", name="Ana").email
-    page.goto(f"{live_server}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".flash")).to_contain_text("Welcome back")
+    _sign_in(page, live_server, email, PASSWORD)
     page.goto(f"{live_server}/account")
     page.get_by_role("link", name="Turn on two-step sign-in").click()
     qr = page.get_by_role("img", name="QR code for your authenticator app")

@@ -9,9 +9,6 @@ import errno
 import os
 import re
 import shutil
-import socket
-import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -224,34 +221,23 @@ def smtp(smtp_server):
     smtp_server.reset()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real redis-server on 127.0.0.1 (shared rate-limit counts), started once per run."""
+    from tests.servers.redis import RedisServer, installed
+
+    if installed() is None:
+        pytest.skip("shared rate-limit tests need Debian's redis-server (apt-get install redis-server)")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def redis_url(tmp_path):
-    """A real redis-server on 127.0.0.1 for this test (shared rate-limit counts), as CI installs it."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("shared rate-limit tests need Debian's redis-server (apt-get install redis-server)")
-    port = _free_port()
-    process = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
-                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+def redis_url(redis_server):
+    redis_server.flush()
+    return redis_server.url
 
 
 @pytest.fixture

@@ -49,6 +49,7 @@ def seed_demo(now: datetime | None = None) -> bool:
             services.set_locale(user, lang, ["en", "es"])
     _demo_tickets(now)
     _demo_onboarding(now)
+    _demo_expert_holidays(now)
     _demo_analytics(now)
     _demo_email(now)
     return True
@@ -100,6 +101,18 @@ def _demo_onboarding(now: datetime) -> None:
         follow_up="priorities-explained\nhow-to-write-a-good-ticket", created_at=now, updated_at=now)
     db.session.add(held)
     db.session.commit()
+
+
+def _demo_expert_holidays(now: datetime) -> None:
+    """Sam (Madrid) takes no sessions on Madrid's public holidays, Ada (London) on England's."""
+    from . import audit
+    from .extensions import db
+    from .onboarding import services as onboarding
+    from .onboarding.models import ExpertProfile
+
+    for email, country, region in (("agent@portal.example.com", "ES", "MD"), ("admin@portal.example.com", "GB", "ENG")):
+        profile = db.session.get(ExpertProfile, services.user_by_email(email).id)
+        onboarding.set_holiday_region(profile, country, region, audit.CLI, now)
 
 
 # requester, hours ago, category, impact, urgency, subject, description

@@ -47,6 +47,7 @@ ACTIONS = {
     "inbox.assign": _l("Unmatched email assigned"),
     "inbox.discard": _l("Unmatched email discarded"),
     "export.csv": _l("CSV exported"),
+    "expert.holidays": _l("Expert's public holidays changed"),
 }
 
 

@@ -57,3 +57,36 @@ def day_off_command(email, first, until, note):
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Day(s) off recorded for {profile.user.name}.")
+
+
+@expert_cli.command("holidays")
+@click.argument("email")
+@click.argument("country")
+@click.argument("subdivision", required=False)
+@with_appcontext
+def holidays_command(email, country, subdivision):
+    """No sessions on the public holidays of COUNTRY (ISO code, e.g. ES) and SUBDIVISION (e.g. MD);
+    COUNTRY "none" turns public holidays off."""
+    from .. import audit
+    from ..errors import DomainError
+    from ..extensions import db
+    from . import services
+    from .models import ExpertProfile
+
+    profile = db.session.get(ExpertProfile, _user(email).id)
+    if profile is None:
+        raise click.ClickException(f"{email} is not an expert.")
+    try:
+        services.set_holiday_region(profile, "" if country.lower() == "none" else country, subdivision, audit.CLI)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    if profile.holiday_region is None:
+        click.echo(f"{profile.user.name} follows no public holidays (days off still count).")
+        return
+    coming = services.upcoming_holidays(profile)
+    listed = "; ".join(f"{day.isoformat()} {name}" for day, name in coming[:5]) or "none"
+    click.echo(f"{profile.user.name} takes no sessions on the public holidays of {profile.holiday_region}. "
+               f"Coming: {listed}.")
+    for session, why in services.sessions_on_days_off(profile):
+        click.echo(f"  still booked on a day off: {session.starts_at:%Y-%m-%d %H:%M} UTC, "
+                   f"{session.organization.name} ({why})")

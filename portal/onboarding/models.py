@@ -24,7 +24,9 @@ ACTIVE_IN_PROGRAM = ACTIVE + " AND week IS NOT NULL"
 
 
 class ExpertProfile(db.Model):
-    """An agent who runs onboarding sessions: their time zone and meeting link."""
+    """An agent who runs onboarding sessions: their time zone, meeting link, and the country
+    (ISO code) and region (the ``holidays`` package's subdivision code) whose public holidays
+    they take no sessions on; no country, no public holidays."""
 
     __tablename__ = "onboarding_experts"
 
@@ -32,11 +34,20 @@ class ExpertProfile(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     meeting_url: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
+    holiday_country: Mapped[str | None] = mapped_column(String(3))
+    holiday_subdivision: Mapped[str | None] = mapped_column(String(40))
 
     user: Mapped[User] = relationship()
     rules: Mapped[list[AvailabilityRule]] = relationship(
         order_by=lambda: (AvailabilityRule.weekday, AvailabilityRule.start_minute), cascade="all, delete-orphan")
     days_off: Mapped[list[DayOff]] = relationship(order_by="DayOff.starts_on", cascade="all, delete-orphan")
+
+    @property
+    def holiday_region(self) -> str | None:
+        """``ES-MD``, ``CO``, or None: how the pages name the holidays followed."""
+        if not self.holiday_country:
+            return None
+        return self.holiday_country + (f"-{self.holiday_subdivision}" if self.holiday_subdivision else "")
 
 
 class AvailabilityRule(db.Model):

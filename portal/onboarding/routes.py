@@ -21,6 +21,7 @@ from ..extensions import db, parse_id
 from ..kb import search as kb_search
 from ..web import flash_result, roles_required, wants_fragment
 from . import bp, services
+from .expert_routes import expert_page
 from .ics import session_calendar
 from .models import ExpertProfile, OnboardingSession, SessionStatus
 from .notify import title as session_title
@@ -325,15 +326,7 @@ def extra(reference):
 @login_required
 @roles_required(Role.AGENT, Role.ADMIN)
 def expert():
-    profile = db.session.get(ExpertProfile, current_user.id)
-    sessions = []
-    if profile is not None:
-        zone = ZoneInfo(profile.timezone)
-        today = datetime.now(zone).date()
-        start = datetime.combine(today, datetime.min.time(), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
-        sessions = services.sessions_between(start - timedelta(days=7), start + timedelta(days=14), current_user.id)
-    return render_template("onboarding/expert.html", profile=profile, sessions=sessions, errors={}, typed={},
-                           areas=services.areas(), lang=str(get_locale() or "en"), now=utcnow())
+    return expert_page()
 
 
 @bp.post("/expert/availability")
@@ -346,10 +339,7 @@ def availability():
         services.set_availability(profile, typed["windows"].splitlines())
     except DomainError as exc:
         db.session.rollback()
-        profile = db.session.get(ExpertProfile, current_user.id)
-        return render_template("onboarding/expert.html", profile=profile, sessions=[], typed=typed,
-                               errors={exc.field or "form": exc.message}, areas=services.areas(),
-                               lang=str(get_locale() or "en"), now=utcnow()), 422
+        return expert_page(typed, {exc.field or "form": exc.message}, 422)
     flash(_("Your availability is saved."), "success")
     return redirect(url_for("onboarding.expert"))
 

@@ -13,11 +13,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..auth.models import Organization, Role, User, utcnow
 from ..errors import DomainError, lazy_gettext as _l, lazy_number
 from ..extensions import db
 from ..plans import services as plan_services
-from . import notify
+from . import availability, notify
 from . import slots as slot_service
 from .models import AvailabilityRule, DayOff, ExpertProfile, OnboardingSession, ProgramFeedback, SessionStatus
 
@@ -159,11 +160,15 @@ def week_slots(prog: Program, week: int, now: datetime | None = None) -> list[sl
     return slot_service.free_slots(w.starts_at, w.ends_at, prog.length, (now or utcnow()) + _lead())
 
 
+def booking_horizon(now: datetime | None = None) -> datetime:
+    """How far ahead customers see an expert's slots: a training request's extra session is booked up to then."""
+    return (now or utcnow()) + timedelta(weeks=current_app.config["ONBOARDING_EXTRA_WEEKS"])
+
+
 def extra_slots(length: timedelta, now: datetime | None = None) -> list[slot_service.Slot]:
     """Slots for a training request outside the program: the next few weeks."""
     now = now or utcnow()
-    horizon = now + timedelta(weeks=current_app.config["ONBOARDING_EXTRA_WEEKS"])
-    return slot_service.free_slots(now, horizon, length, now + _lead())
+    return slot_service.free_slots(now, booking_horizon(now), length, now + _lead())
 
 
 class SlotTaken(DomainError):
@@ -189,12 +194,22 @@ def _check_slot(candidates: list[slot_service.Slot], expert_id: int, starts_at: 
         raise DomainError(_l("Sessions are booked at least %(hours)s hours ahead, so the expert can prepare.",
                              hours=hours), "slot")
     if not any(s.expert_id == expert_id and s.starts_at == starts_at for s in candidates):
+        expert = db.session.get(ExpertProfile, expert_id)
+        why = availability.reason(expert, _expert_date(expert, starts_at)) if expert is not None else None
+        if why:  # a page shown before the expert took the day off, or chose their holidays
+            raise DomainError(_l("The expert takes no sessions that day (%(reason)s): pick one of the free slots "
+                                 "shown.", reason=why), "slot")
         busy = db.session.scalar(select(OnboardingSession.id).where(
             OnboardingSession.expert_id == expert_id, OnboardingSession.starts_at == starts_at,
             OnboardingSession.status != SessionStatus.CANCELLED.value))
         if busy:
             raise SlotTaken(_nearest(candidates, starts_at))
         raise DomainError(_l("The expert is not available at that time: pick one of the free slots shown."), "slot")
+
+
+def _expert_date(expert: ExpertProfile, moment: datetime) -> date:
+    """The expert's local date at a naive UTC moment: their days off and holidays are theirs."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(expert.timezone)).date()
 
 
 def _check_details(area: str, questions: str | None) -> str | None:
@@ -465,6 +480,42 @@ def make_expert(user: User, timezone: str, meeting_url: str) -> ExpertProfile:
     db.session.add(profile)
     db.session.commit()
     return profile
+
+
+def set_holiday_region(profile: ExpertProfile, country: str | None, subdivision: str | None = None,
+                       origin: audit.Origin | None = None, now: datetime | None = None) -> ExpertProfile:
+    """The country and region whose public holidays the expert takes no sessions on (no country:
+    none). Sessions already booked on a new holiday stay booked: the expert page lists them."""
+    country, subdivision = availability.check_region(country, subdivision)
+    before = profile.holiday_region
+    profile.holiday_country, profile.holiday_subdivision = country, subdivision
+    if profile.holiday_region != before:
+        audit.record("expert.holidays", origin, now, target=("user", profile.user_id, profile.user.email),
+                     detail={"from": before, "to": profile.holiday_region})
+    db.session.commit()
+    return profile
+
+
+def upcoming_holidays(profile: ExpertProfile, now: datetime | None = None,
+                      language: str | None = None) -> list[tuple[date, str]]:
+    """(local date, name) of the expert's public holidays from today to the booking horizon."""
+    now = now or utcnow()
+    return list(availability.holidays_between(profile, _expert_date(profile, now),
+                                              _expert_date(profile, booking_horizon(now)), language).items())
+
+
+def sessions_on_days_off(profile: ExpertProfile, now: datetime | None = None) -> list[tuple[OnboardingSession, str]]:
+    """The expert's booked sessions, from now on, that fall on a day they have since taken off or
+    chosen as a public holiday, with the reason: not cancelled, so that they can be moved."""
+    query = select(OnboardingSession).where(
+        OnboardingSession.expert_id == profile.user_id, OnboardingSession.starts_at >= (now or utcnow()),
+        OnboardingSession.status == SessionStatus.BOOKED.value).order_by(OnboardingSession.starts_at)
+    clashes = []
+    for session in db.session.scalars(query):
+        why = availability.reason(profile, _expert_date(profile, session.starts_at))
+        if why:
+            clashes.append((session, why))
+    return clashes
 
 
 def set_availability(profile: ExpertProfile, windows: list[str]) -> None:

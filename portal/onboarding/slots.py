@@ -4,6 +4,8 @@ Availability is kept as wall-clock times in each expert's own time zone, so
 "Mondays 09:00-12:00 in Madrid" stays 09:00 across DST changes; each slot is
 converted to UTC on its own day. Slots that fall into a spring-forward gap do
 not exist and are skipped; in an autumn overlap the first occurrence is used.
+Days off and the public holidays of the expert's region are skipped whole, by
+the expert's local date.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..extensions import db
+from .availability import holidays_between
 from .models import ExpertProfile, OnboardingSession, SessionStatus
 
 
@@ -41,11 +44,12 @@ def expert_slots(expert: ExpertProfile, start: datetime, end: datetime, length: 
     first = start.replace(tzinfo=UTC).astimezone(zone).date() - timedelta(days=1)
     last = end.replace(tzinfo=UTC).astimezone(zone).date() + timedelta(days=1)
     off = [(d.starts_on, d.ends_on) for d in expert.days_off]
+    holidays = holidays_between(expert, first, last)
     step = int(length.total_seconds() // 60)
     starts = []
     day = first
     while day <= last:
-        if not any(a <= day <= b for a, b in off):
+        if day not in holidays and not any(a <= day <= b for a, b in off):
             for rule in expert.rules:
                 if rule.weekday != day.weekday():
                     continue

@@ -47,12 +47,17 @@ def countries(language: str | None = None) -> list[tuple[str, str]]:
     return sorted(((code, names.get(code, code)) for code in country_codes()), key=lambda c: c[1].casefold())
 
 
+def _aliases(table: holidays_lib.HolidayBase) -> dict[str, list[str]]:
+    """Subdivision code -> its names, where the package version has them."""
+    return table.get_subdivision_aliases() if hasattr(table, "get_subdivision_aliases") else {}
+
+
 def subdivisions(country: str) -> list[tuple[str, str]]:
     """(code, label) of the country's regions: "Madrid (MD)" where the package has a name, else the code."""
     if country not in country_codes():
         return []
     table = _country(country)
-    aliases = table.get_subdivision_aliases() if hasattr(table, "get_subdivision_aliases") else {}
+    aliases = _aliases(table)
     return [(code, f"{aliases[code][0]} ({code})" if aliases.get(code) else code) for code in table.subdivisions]
 
 
@@ -74,7 +79,7 @@ def check_region(country: str | None, subdivision: str | None) -> tuple[str | No
     if not subdivision:
         return country, None
     wanted = subdivision.casefold()
-    aliases = table.get_subdivision_aliases() if hasattr(table, "get_subdivision_aliases") else {}
+    aliases = _aliases(table)
     for code in table.subdivisions:
         if code.casefold() == wanted or any(name.casefold() == wanted for name in aliases.get(code, ())):
             return country, code

@@ -209,7 +209,7 @@ def _check_slot(candidates: list[slot_service.Slot], expert_id: int, starts_at: 
 
 def _expert_date(expert: ExpertProfile, moment: datetime) -> date:
     """The expert's local date at a naive UTC moment: their days off and holidays are theirs."""
-    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(expert.timezone)).date()
+    return plan_services.zone_day(expert.timezone, moment)
 
 
 def _check_details(area: str, questions: str | None) -> str | None:

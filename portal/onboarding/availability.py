@@ -43,8 +43,13 @@ def _reader_language() -> str:
 def countries(language: str | None = None) -> list[tuple[str, str]]:
     """(code, name) of every supported country, named in ``language`` (the reader's) by Babel's
     locale data, sorted by name; a code Babel does not name is shown as itself."""
-    names = Locale.parse(language or _reader_language()).territories
-    return sorted(((code, names.get(code, code)) for code in country_codes()), key=lambda c: c[1].casefold())
+    return list(_countries(language or _reader_language()))
+
+
+@lru_cache(maxsize=16)
+def _countries(language: str) -> tuple[tuple[str, str], ...]:
+    names = Locale.parse(language).territories
+    return tuple(sorted(((code, names.get(code, code)) for code in country_codes()), key=lambda c: c[1].casefold()))
 
 
 def _aliases(table: holidays_lib.HolidayBase) -> dict[str, list[str]]:

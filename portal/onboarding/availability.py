@@ -7,6 +7,7 @@ only the shared modules and onboarding's models, so any package may call ``unava
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
@@ -20,6 +21,8 @@ from flask_babel import get_locale
 from ..errors import DomainError, lazy_gettext as _l, text
 from ..extensions import db
 from .models import ExpertProfile
+
+logger = logging.getLogger(__name__)
 
 
 # --- the regions the package knows ---------------------------------------------------
@@ -76,7 +79,7 @@ def check_region(country: str | None, subdivision: str | None) -> tuple[str | No
             raise DomainError(_l("Choose the country of that region first."), "holiday_country")
         return None, None
     try:
-        table = holidays_lib.country_holidays(country)
+        table = _country(country)
     except NotImplementedError:
         raise DomainError(_l("No public holidays are known for the country %(code)s: choose one from the list.",
                              code=repr(country)), "holiday_country") from None
@@ -110,7 +113,12 @@ def _language(country: str, reader: str | None) -> str:
 def _year(country: str, subdivision: str | None, year: int, language: str) -> Mapping[date, str]:
     """One year's holidays of a region, computed once per process: listing slots asks for every
     expert and every day. Read-only, so threads can share it."""
-    table = holidays_lib.country_holidays(country, subdiv=subdivision, years=year, language=language)
+    try:
+        table = holidays_lib.country_holidays(country, subdiv=subdivision, years=year, language=language)
+    except NotImplementedError:  # a region a newer package dropped: its country's holidays still count
+        logger.warning("the holidays package no longer knows %s-%s; using %s's national holidays",
+                       country, subdivision, country)
+        table = holidays_lib.country_holidays(country, years=year, language=language)
     return MappingProxyType(dict(table.items()))
 
 

@@ -93,6 +93,12 @@ def test_the_region_typed_is_checked_and_written_the_packages_way():
     assert ("ES", "España") in availability.countries("es") and ("ES", "Spain") in availability.countries("en")
 
 
+def test_a_saved_region_the_package_later_dropped_keeps_its_countrys_holidays(caplog):
+    expert = _expert("Europe/Madrid", [(1, 9 * 60, 12 * 60)], "ES", "Nowhere")
+    assert expert_slots(expert, datetime(2026, 12, 8), datetime(2026, 12, 9), H) == []  # 8 December, national
+    assert "no longer knows ES-Nowhere" in caplog.text
+
+
 def test_a_refused_region_saves_nothing(app, expert):
     services.set_holiday_region(expert, "ES", "MD")
     with pytest.raises(DomainError):

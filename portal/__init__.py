@@ -75,6 +75,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     audit.init_app(app)
 
+    from . import teams
+
+    teams.init_app(app)
+
     from .auth import bp as auth_bp
     from .api import account as _api_tokens  # noqa: F401  (the account page's API tokens, on auth's blueprint)
     from .auth.cli import register as register_auth_cli
@@ -100,6 +104,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(org_bp)
     app.register_blueprint(onboarding_bp)
     app.register_blueprint(agent_bp)
+    app.register_blueprint(teams.bp)
     from .inbox import bp as inbox_bp
     from .inbox.cli import register as register_inbox_cli
 

@@ -58,6 +58,8 @@ DEFAULTS = {
     "ONBOARDING_FEEDBACK_EDIT_DAYS": 7,  # the program's feedback can be edited this long
     "ONBOARDING_EXTRA_WEEKS": 6,  # how far ahead a training request's extra session can be booked
     "PLANS_FILE": None,  # a TOML file of support plans; default: the shipped portal/plans/default.toml
+    # Which team a new ticket goes to (product areas on the form, rules, a default); default: portal/teams/routing.toml
+    "TEAMS_ROUTING_FILE": None,
     "TICKET_MAX_FILES": 5,  # per ticket or reply
     "TICKET_MAX_FILE_MB": 10,
     # Pictures with more pixels are refused from their header, never decoded: decoding costs about 4 bytes and

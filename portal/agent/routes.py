@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,6 +14,7 @@ from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
 from ..extensions import db, parse_id
 from ..plans import sla
+from ..teams import services as team_services
 from ..tickets import priorities
 from ..tickets.routes import ticket_or_404
 from ..web import flash_result, roles_required, wants_fragment
@@ -24,7 +26,8 @@ REFRESH_LIMIT = 500
 def _rows_context(rows, filters, next_cursor, selected=()):
     now = utcnow()
     return dict(rows=[(t, sla.clock(t, now)) for t in rows], filters=filters, next_cursor=next_cursor,
-                selected=set(selected), agents=services.agents(), requested=priorities.open_requests(rows))
+                selected=set(selected), agents=services.agents(), requested=priorities.open_requests(rows),
+                lang=str(get_locale() or "en"))
 
 
 @bp.get("/")
@@ -50,7 +53,8 @@ def queue():
         template = "agent/_rows.html" if request.args.get("after") else "agent/_queue.html"
         return render_template(template, **context, errors=errors)
     organizations = db.session.scalars(db.select(Organization).order_by(Organization.name)).all()
-    return render_template("agent/queue.html", **context, errors=errors, organizations=organizations), \
+    return render_template("agent/queue.html", **context, errors=errors, organizations=organizations,
+                           teams=team_services.all_teams(), my_team_ids=team_services.team_ids_of(current_user)), \
         422 if errors else 200
 
 

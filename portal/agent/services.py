@@ -14,6 +14,8 @@ from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db, parse_id
 from ..tickets import meanwhile
 from ..tickets import services as tickets
+from ..teams import services as team_services
+from ..teams.models import Team
 from ..tickets.models import Category, Priority, Status, Ticket
 
 PAGE = 50
@@ -30,6 +32,9 @@ class Filters:
     category: str = ""
     organization: str = ""  # an organization id
     assignee: str = ""  # "", "mine", "none" or a user id
+    # "" (the default: "mine" for an agent in a team, else "all"), "mine" (my teams' tickets, those of no
+    # team, and those assigned to me), "all", "none" (no team) or a team id
+    team: str = ""
     risk: str = ""  # "", "at_risk", "breached"
     q: str = ""
 
@@ -73,7 +78,7 @@ def queue(agent: User, filters: Filters, after: tuple[datetime, int] | None = No
     running clock. Returns the tickets and the cursor of the next page (None at the end)."""
     now = now or utcnow()
     query = select(Ticket).options(selectinload(Ticket.organization), selectinload(Ticket.requester),
-                                   selectinload(Ticket.assignee))
+                                   selectinload(Ticket.assignee), selectinload(Ticket.team))
     if filters.status in ("", "active"):
         query = query.where(Ticket.status.in_(ACTIVE))
     elif filters.status != "all":
@@ -98,6 +103,7 @@ def queue(agent: User, filters: Filters, after: tuple[datetime, int] | None = No
         query = query.where(Ticket.assignee_id.is_(None))
     elif (assignee_id := parse_id(filters.assignee)) is not None:
         query = query.where(Ticket.assignee_id == assignee_id)
+    query = query.where(*_team_filter(agent, filters.team))
     if filters.risk == "breached":
         query = query.where(Ticket.sla_next_due < now)
     elif filters.risk == "at_risk":
@@ -113,6 +119,31 @@ def queue(agent: User, filters: Filters, after: tuple[datetime, int] | None = No
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (cursor(rows[-1]) if more and rows else None)
+
+
+def team_scope(agent: User, value: str) -> str:
+    """What the team filter means for this agent: "mine", "all", "none" or a team id. Its default is
+    "mine" for an agent in at least one team (the queue opens on their teams' work), else "all"."""
+    if value in ("mine", "all", "none") or parse_id(value) is not None:
+        return value
+    if value:
+        raise DomainError(_l("Unknown team filter: choose a team from the list."), "team")
+    return "mine" if team_services.team_ids_of(agent) else "all"
+
+
+def _team_filter(agent: User, value: str) -> list:
+    scope = team_scope(agent, value)
+    if scope == "all":
+        return []
+    if scope == "none":
+        return [Ticket.team_id.is_(None)]
+    if scope == "mine":
+        # Tickets of no team are everyone's, and an agent's own stay in view if they left the team.
+        return [or_(Ticket.team_id.in_(team_services.team_ids_of(agent)), Ticket.team_id.is_(None),
+                    Ticket.assignee_id == agent.id)]
+    if db.session.get(Team, int(scope)) is None:
+        raise DomainError(_l("That team does not exist (any more): choose one from the list."), "team")
+    return [Ticket.team_id == int(scope)]
 
 
 def agents() -> list[User]:

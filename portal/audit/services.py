@@ -48,6 +48,13 @@ ACTIONS = {
     "inbox.discard": _l("Unmatched email discarded"),
     "export.csv": _l("CSV exported"),
     "expert.holidays": _l("Expert's public holidays changed"),
+    "team.create": _l("Team created"),
+    "team.edit": _l("Team renamed or described"),
+    "team.deactivate": _l("Team deactivated"),
+    "team.reactivate": _l("Team reactivated"),
+    "team.member_add": _l("Team member added"),
+    "team.member_remove": _l("Team member removed"),
+    "ticket.team": _l("Ticket moved to another team"),
 }
 
 

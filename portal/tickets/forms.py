@@ -34,6 +34,8 @@ class NewTicketForm(FlaskForm):
     # Plans with severity levels: the level's priority, and the confirmation of its "not for" cases.
     severity = StringField(_l("Severity"))
     severity_confirmed = BooleanField(_l("I confirm that my problem is none of the cases this level is never for."))
+    # The plan's product areas (portal.teams routing file): the ticket goes to that area's team.
+    area = SelectField(_l("Product area"), choices=[], validate_choice=False)
     files = MultipleFileField(_l("Attachments"))
 
 

@@ -59,12 +59,13 @@ CONFLICTS = {
     "status": ("status",),
     "priority": ("priority",),
     "assignee": ("assignee",),
+    "team": ("team",),
     "category": ("category",),
     "feature_state": ("feature_state",),
     "reply": ("status",),
 }
 WITH_MESSAGES = ("status", "reply")
-SHOWN = ("status", "priority", "assignee", "category", "feature_state")  # what the page's poll tells
+SHOWN = ("status", "priority", "assignee", "team", "category", "feature_state")  # what the page's poll tells
 
 
 @dataclass

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..auth.models import Organization, User, utcnow
 from ..extensions import db
 from ..plans.sla import NO_CLOCK  # noqa: F401  (the queue's "no running clock": callers import it from here)
+from ..teams.models import Team
 
 
 def _enum(cls):
@@ -79,6 +80,9 @@ class Ticket(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # The team (functional area) it belongs to, routed when filed (portal.teams); None: every agent's.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    area: Mapped[str | None] = mapped_column(String(40))  # the product area chosen on the form, if any
     category: Mapped[Category] = mapped_column(_enum(Category))
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
@@ -135,6 +139,7 @@ class Ticket(db.Model):
     follow_up_of: Mapped[Ticket | None] = relationship(remote_side=[id])
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    team: Mapped[Team | None] = relationship()
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="ticket", order_by="Attachment.id")
@@ -196,7 +201,7 @@ class TicketEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the portal itself
-    kind: Mapped[str] = mapped_column(String(30))  # created, status, priority, override, category, assignee, feature_state
+    kind: Mapped[str] = mapped_column(String(30))  # created, status, priority, override, category, assignee, team, feature_state
     old_value: Mapped[str | None] = mapped_column(String(200))
     new_value: Mapped[str | None] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)

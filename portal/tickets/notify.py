@@ -12,6 +12,7 @@ from .. import mail
 from ..auth.models import Role, User
 from ..extensions import db
 from ..i18n import force_timezone
+from ..teams import services as teams
 from .models import Message, Ticket
 
 
@@ -28,9 +29,13 @@ def _reply_hint(user: User) -> str:
 
 
 def agents_for(ticket: Ticket) -> list[User]:
-    """Who of the staff hears about a ticket: its assignee, or every active agent while nobody has it."""
+    """Who of the staff hears about a ticket: its assignee; while nobody has it, its team's active
+    members; every active agent when it has no team, or a team with nobody in it."""
     if ticket.assignee is not None and ticket.assignee.active:
         return [ticket.assignee]
+    members = teams.active_members(ticket.team) if ticket.team is not None else []
+    if members:
+        return members
     return list(db.session.scalars(
         select(User).where(User.role.in_([Role.AGENT, Role.ADMIN]), User.active.is_(True)).order_by(User.id)))
 

@@ -16,6 +16,7 @@ from ..kb import services as kb_services
 from ..plans import hours, sla
 from ..plans import services as plan_services
 from ..plans.models import TimeEntry
+from ..teams import services as teams
 from ..web import flash_result, render_page_or_fragment, wants_fragment
 from . import billing as time_billing
 from . import bp, meanwhile, services
@@ -83,7 +84,7 @@ def new():
             priority_override=form.priority_override.data or None,
             severity=form.severity.data or None, severity_confirmed=bool(form.severity_confirmed.data),
             steps_to_reproduce=form.steps_to_reproduce.data, affected_account=form.affected_account.data,
-            lang=str(get_locale() or "en"),
+            lang=str(get_locale() or "en"), area=form.area.data or None,
         )
         kept = attachments.stashed(current_user.id, draft.submission_key, request.form.getlist("keep_file"))
         files = kept + _uploads(form.files)
@@ -125,6 +126,7 @@ def new():
         max_files=max_files, max_mb=max_bytes // 2**20, quota=plan_services.quota(current_user.organization),
         saved_draft=saved, used_up=_used_up(current_user.organization),
         scheme=services.priority_scheme(plan), requires=services.technical_issue_requires(plan),
+        areas=teams.areas_for(plan.key if plan is not None else None), lang=str(get_locale() or "en"),
     ), status if errors else 200
 
 
@@ -279,8 +281,13 @@ def _render_detail(ticket, reply_form=None, reopen_form=None, errors=None, statu
         )
     agents = db.session.scalars(select(User).where(User.role.in_([Role.AGENT, Role.ADMIN])).order_by(User.name)).all() \
         if staff else []
+    lang = str(get_locale() or "en")
+    # Active teams, and the ticket's own even if inactive, so the select shows where it is.
+    team_options = [(str(t.id), t.label(lang) if t.active else _("%(team)s (inactive)", team=t.label(lang)))
+                    for t in teams.all_teams() if t.active or t.id == ticket.team_id] if staff else []
     return render_template(
         "tickets/detail.html", ticket=ticket, staff=staff, agent_options=[(str(a.id), a.name) for a in agents],
+        team_options=team_options,
         messages=services.thread(ticket, current_user), history=services.public_history(ticket, current_user),
         reply_form=reply_form or ReplyForm(), reopen_form=reopen_form or ReopenForm(), errors=errors or {},
         autoclose_at=services.autoclose_due(ticket),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import audit
 from ..auth.models import Role, User, utcnow
 from ..errors import DomainError, lazy_gettext as _l, lazy_number, text
 from ..extensions import db, insert_for_dialect
@@ -15,6 +16,8 @@ from ..kb.content import SLUG_LENGTH
 from ..plans import services as plan_services
 from ..plans import hours, sla
 from ..plans.catalog import TECHNICAL_FIELDS, PrioritySpec
+from ..teams import services as teams
+from ..teams.models import Team
 from . import ledger, meanwhile, notify
 from .meanwhile import ChangedMeanwhile, Seen  # noqa: F401  (callers catch and pass them from here)
 from .models import (NO_CLOCK, Category, Channel, FeatureState, Level, Message, Priority, PriorityRequest, SavedDraft,
@@ -118,6 +121,7 @@ class TicketDraft:
     channel: str = Channel.WEB.value
     follow_up_of: Ticket | None = None  # the closed ticket an answer by email came to
     in_reply_to: str | None = None  # the Message-ID of the mail it came from: the acknowledgement answers it
+    area: str | None = None  # the product area chosen on the form (portal.teams routes by it); None: not sure
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -183,6 +187,10 @@ def validate_draft(draft: TicketDraft, plan=None) -> dict[str, str]:
         errors["affected_account"] = _l("The affected user account can have at most %(max)s characters "
                                         "(it has %(length)s).", max=lazy_number(ACCOUNT_MAX),
                                         length=lazy_number(n))
+    try:
+        teams.check_area(draft.area, plan.key if plan is not None else None)
+    except DomainError as exc:
+        errors["area"] = exc.message
     if not draft.submission_key or len(draft.submission_key) > 64:
         errors["submission_key"] = _l("The form is incomplete: reload the page.")
     return errors
@@ -283,6 +291,7 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
     else:
         computed = chosen = Priority(scheme.fixed)
     category = Category(draft.category)
+    team = teams.route(draft.area, category.value, organization.id, plan.key if plan is not None else None)
     ticket = Ticket(
         reference=next_reference(now.year),
         organization_id=user.organization_id,
@@ -302,6 +311,8 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         lang=draft.lang,
         channel=Channel(draft.channel),
         follow_up_of_id=draft.follow_up_of.id if draft.follow_up_of is not None else None,
+        area=(draft.area or "").strip() or None,
+        team_id=team.id if team is not None else None,
         submission_key=draft.submission_key,
         created_at=now,
         updated_at=now,
@@ -322,6 +333,9 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
                reason=f"impact {impact.value}, urgency {urgency.value}" if impact else "asked for by email")
     if draft.follow_up_of is not None:
         _event(ticket, None, "follow_up", old=draft.follow_up_of.reference, now=now)
+    if team is not None:  # routed: the staff's history says where it went and why
+        _event(ticket, None, "team", new=team.name, reason=f"product area {ticket.area}" if ticket.area else None,
+               internal=True, now=now)
     store_files(ticket, user, None, files)
     db.session.execute(delete(SavedDraft).where(SavedDraft.user_id == user.id))
     db.session.execute(
@@ -580,18 +594,54 @@ def change_category(ticket: Ticket, agent: User, category: str, seen: Seen | Non
 
 
 def assign(ticket: Ticket, agent: User, assignee: User | None, seen: Seen | None = None) -> None:
+    """A ticket with a team is assigned within it: someone outside the team is refused (move the
+    ticket to their team first). The claim and the queue's bulk assignment come here too."""
     if assignee is not None and not can_work_tickets(assignee):
         raise DomainError(_l("Tickets are assigned to agents."), "assignee")
     meanwhile.lock(ticket)
     meanwhile.check_fresh(ticket, seen, agent, "assignee")
     if assignee == ticket.assignee:
         return _unchanged()
+    if assignee is not None and ticket.team is not None and not teams.is_member(ticket.team, assignee):
+        raise DomainError(_l("%(name)s is not in the %(team)s team, which has this ticket: move the ticket to "
+                             "one of their teams first, or add them to %(team)s.", name=assignee.name,
+                             team=ticket.team.name), "assignee")
     _event(ticket, agent, "assignee", old=ticket.assignee.name if ticket.assignee else None,
            new=assignee.name if assignee else None)
     ticket.assignee = assignee
     if ticket.status is Status.NEW and assignee is not None:
         _set_status(ticket, agent, Status.OPEN, utcnow())
     db.session.commit()
+
+
+def change_team(ticket: Ticket, agent: User, team: Team | None, seen: Seen | None = None,
+                origin: audit.Origin | None = None) -> None:
+    """Move the ticket to another team (None: no team, every agent's). An assignee who is not in the
+    new team lets go of it, in the history too: the ticket is assigned within its team."""
+    if team is not None and not team.active:
+        raise DomainError(_l("%(team)s is inactive: it takes no tickets.", team=team.name), "team")
+    meanwhile.lock(ticket)
+    meanwhile.check_fresh(ticket, seen, agent, "team")
+    if (team.id if team is not None else None) == ticket.team_id:
+        return _unchanged()
+    now, old = utcnow(), ticket.team
+    _event(ticket, agent, "team", old=old.name if old else None, new=team.name if team else None, internal=True,
+           now=now)
+    ticket.team, ticket.updated_at = team, now
+    if team is not None and ticket.assignee is not None and not teams.is_member(team, ticket.assignee):
+        _event(ticket, agent, "assignee", old=ticket.assignee.name, new=None, reason=f"not in {team.name}", now=now)
+        ticket.assignee = None
+    audit.record("ticket.team", origin or audit.Origin.of(agent), now, target=("ticket", ticket.id, ticket.reference),
+                 organization_id=ticket.organization_id,
+                 detail={"from": old.key if old else None, "to": team.key if team else None})
+    db.session.commit()
+
+
+def open_tickets_by_team() -> dict[int | None, int]:
+    """Active tickets (new, open, waiting on the customer) per team id; None: no team."""
+    return dict(db.session.execute(
+        select(Ticket.team_id, func.count()).where(Ticket.status.in_(
+            (Status.NEW, Status.OPEN, Status.WAITING_ON_CUSTOMER))).group_by(Ticket.team_id)).all())
 
 
 def set_feature_state(ticket: Ticket, agent: User, state: str, reason: str | None = None,

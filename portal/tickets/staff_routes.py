@@ -5,9 +5,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import audit
 from ..auth.models import User
 from ..errors import DomainError
 from ..extensions import db, parse_id
+from ..teams import services as teams
 from . import bp, meanwhile, services
 from .routes import _render_detail, _staff_ticket_or_404, seen_in
 
@@ -15,7 +17,7 @@ from .routes import _render_detail, _staff_ticket_or_404, seen_in
 @bp.post("/<reference>/update")
 @login_required
 def update(reference):
-    """Agents: status, priority (with a reason), category, assignee, evaluation state. A form filled
+    """Agents: status, priority (with a reason), category, assignee, team, evaluation state. A form filled
     in before someone else changed the same thing is shown again, with what changed and the choice kept."""
     ticket = _staff_ticket_or_404(reference)  # the global CSRF check has already run
     field, value = request.form.get("field"), request.form.get("value", "")
@@ -33,6 +35,9 @@ def update(reference):
         elif field == "assignee":
             assignee = db.session.get(User, user_id) if (user_id := parse_id(value)) else None
             services.assign(ticket, current_user, assignee, seen=seen)
+        elif field == "team":
+            services.change_team(ticket, current_user, teams.team_for_choice(value), seen=seen,
+                                 origin=audit.from_request())
         else:
             abort(400)
     except services.ChangedMeanwhile as exc:

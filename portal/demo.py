@@ -52,7 +52,53 @@ def seed_demo(now: datetime | None = None) -> bool:
     _demo_expert_holidays(now)
     _demo_analytics(now)
     _demo_email(now)
+    _demo_teams(now)
     return True
+
+
+# key, name, name in Spanish, members; the shipped routing file's product areas name these keys.
+DEMO_TEAMS = [
+    ("accounting", "Accounting", "Contabilidad", ["admin@portal.example.com"]),
+    ("integrations", "Integrations", "Integraciones", ["agent@portal.example.com", "admin@portal.example.com"]),
+    ("inventory", "Inventory", "Inventario", []),  # nobody yet: its tickets notify every agent
+]
+# The product area each demo ticket's customer chose on the form (None: "Not sure", or by email).
+DEMO_AREAS = {
+    "Export to PDF fails with error 500": "reports",
+    "No podemos iniciar sesión": "integrations",
+    "Dashboard totals differ from the CSV export": "reports",
+    "Report scheduler skips Mondays": "reports",
+    "Invoice PDF shows last month's address": "accounting",
+    "No llegan los correos de restablecimiento": "integrations",
+    "CSV import stops at row 5,000": "integrations",
+}
+
+
+def _demo_teams(now: datetime) -> None:
+    """Three teams (functional areas, seed 001), and the demo tickets routed to them as the form's
+    product areas would have; the mailed label-printer ticket was moved to Integrations by Ada."""
+    from sqlalchemy import select
+
+    from . import audit
+    from .extensions import db
+    from .teams import services as teams
+    from .tickets import services as tickets
+    from .tickets.models import Ticket, TicketEvent
+
+    for key, name, name_es, members in DEMO_TEAMS:
+        team = teams.create_team(key, name, name_es, origin=audit.CLI)
+        for email in members:
+            teams.add_member(team, services.user_by_email(email), origin=audit.CLI)
+    for ticket in db.session.scalars(select(Ticket).where(Ticket.subject.in_(DEMO_AREAS)).order_by(Ticket.id)):
+        ticket.area = DEMO_AREAS[ticket.subject]
+        team = teams.route(ticket.area, ticket.category.value, ticket.organization_id, ticket.plan)
+        ticket.team = team
+        db.session.add(TicketEvent(ticket_id=ticket.id, kind="team", new_value=team.name, internal=True,
+                                   reason=f"product area {ticket.area}", created_at=ticket.created_at))
+    db.session.commit()
+    labels = db.session.scalar(select(Ticket).where(Ticket.subject == "Labels print blank since this morning"))
+    tickets.change_team(labels, services.user_by_email("admin@portal.example.com"), teams.team_by_key("integrations"),
+                        now=now - timedelta(hours=2))
 
 
 def _demo_email(now: datetime) -> None:

@@ -10,6 +10,9 @@ from sqlalchemy import case, distinct, extract, func, literal_column, select
 from ..auth.models import utcnow
 from ..extensions import db
 from ..kb.models import ArticleVote
+from ..teams import services as team_services
+from ..teams.models import Team
+from ..tickets import services as ticket_services
 from ..tickets.models import Channel, Suggestion, Ticket, TicketEvent
 
 
@@ -223,6 +226,45 @@ def channels_by_week(since: datetime) -> list[ChannelWeek]:
         row = weeks.setdefault(str(label), ChannelWeek(str(label)))
         setattr(row, Channel(channel).value, count)
     return [weeks[k] for k in sorted(weeks)]
+
+
+@dataclass
+class TeamRow:
+    team: Team | None  # None: the tickets of no team
+    filed: int = 0  # tickets filed in the period
+    responses_due: int = 0  # of those, with a first-response target that was met or has passed
+    on_time: int = 0  # first responses by their first_response_due
+    backlog: int = 0  # active tickets now (new, open, waiting on the customer), whenever filed
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """First response on time: an unanswered ticket past its target counts as missed."""
+        return round(self.on_time / self.responses_due, 3) if self.responses_due else None
+
+
+def by_team(since: datetime, now: datetime | None = None) -> list[TeamRow]:
+    """Per team, then "No team": volume filed since then, first responses on time, today's backlog.
+    Every active team has its row, even an empty one; an inactive one only with figures."""
+    now = now or utcnow()
+    due = Ticket.first_response_due.is_not(None) & (Ticket.first_response_at.is_not(None)
+                                                   | (Ticket.first_response_due < now))
+    rows = {team_id: TeamRow(None, filed, int(responses_due or 0), int(on_time or 0))
+            for team_id, filed, responses_due, on_time in db.session.execute(
+                select(Ticket.team_id, func.count(), func.sum(case((due, 1), else_=0)),
+                       func.sum(case((Ticket.first_response_at <= Ticket.first_response_due, 1), else_=0)))
+                .where(Ticket.created_at >= since).group_by(Ticket.team_id))}
+    for team_id, count in ticket_services.open_tickets_by_team().items():
+        rows.setdefault(team_id, TeamRow(None)).backlog = count
+    table = []
+    for team in team_services.all_teams():
+        row = rows.pop(team.id, None)
+        if row is not None or team.active:
+            row = row or TeamRow(None)
+            row.team = team
+            table.append(row)
+    if None in rows:
+        table.append(rows.pop(None))
+    return table
 
 
 def window(days: int | str | None) -> tuple[int, datetime]:

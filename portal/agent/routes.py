@@ -220,7 +220,7 @@ def analytics():
     return render_template(
         "agent/analytics.html", days=days, weeks=figures.deflection_by_week(since), articles=figures.articles(since),
         search=figures.searches(since), sla=figures.sla_compliance(since), backlog=figures.backlog_by_week(since),
-        channels=figures.channels_by_week(since),
+        channels=figures.channels_by_week(since), teams=figures.by_team(since), lang=str(get_locale() or "en"),
         onboarding=scores_by_month(since), program_scores=SCORES,
         staff=current_user.role in (Role.AGENT, Role.ADMIN),
     )
@@ -271,6 +271,12 @@ def analytics_csv(section):
     elif section == "backlog":
         writer.writerow(["week", "filed", "closed"])
         writer.writerows(figures.backlog_by_week(since))
+    elif section == "teams":
+        writer.writerow(["team", "name", "filed", "first_responses_due", "first_responses_on_time", "on_time_rate",
+                         "backlog"])
+        writer.writerows([r.team.key if r.team else "", spreadsheet_safe(r.team.name) if r.team else "No team",
+                          r.filed, r.responses_due, r.on_time, r.on_time_rate, r.backlog]
+                         for r in figures.by_team(since))
     elif section == "channels":
         writer.writerow(["week", "web", "email", "api"])
         writer.writerows([w.week, w.web, w.email, w.api] for w in figures.channels_by_week(since))

@@ -615,7 +615,7 @@ def assign(ticket: Ticket, agent: User, assignee: User | None, seen: Seen | None
 
 
 def change_team(ticket: Ticket, agent: User, team: Team | None, seen: Seen | None = None,
-                origin: audit.Origin | None = None) -> None:
+                origin: audit.Origin | None = None, now: datetime | None = None) -> None:
     """Move the ticket to another team (None: no team, every agent's). An assignee who is not in the
     new team lets go of it, in the history too: the ticket is assigned within its team."""
     if team is not None and not team.active:
@@ -624,7 +624,7 @@ def change_team(ticket: Ticket, agent: User, team: Team | None, seen: Seen | Non
     meanwhile.check_fresh(ticket, seen, agent, "team")
     if (team.id if team is not None else None) == ticket.team_id:
         return _unchanged()
-    now, old = utcnow(), ticket.team
+    now, old = now or utcnow(), ticket.team
     _event(ticket, agent, "team", old=old.name if old else None, new=team.name if team else None, internal=True,
            now=now)
     ticket.team, ticket.updated_at = team, now

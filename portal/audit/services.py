@@ -55,6 +55,7 @@ ACTIONS = {
     "team.member_add": _l("Team member added"),
     "team.member_remove": _l("Team member removed"),
     "ticket.team": _l("Ticket moved to another team"),
+    "ticket.file_for": _l("Ticket filed for a customer"),
 }
 
 

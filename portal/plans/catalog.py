@@ -12,7 +12,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -26,6 +26,9 @@ DEFAULT_FILE = Path(__file__).with_name("default.toml")
 PRIORITIES = ("P1", "P2", "P3", "P4")
 CATEGORIES = ("technical_issue", "feature_request", "training_request", "question")
 CHANNELS = ("web", "email", "phone", "chat", "video", "account_manager", "on_site")
+# A ticket's channel (tickets.models.Channel) -> the plan channel that must include it; None:
+# always open (the portal's form and the API take tickets on every plan, as they always did).
+TICKET_CHANNELS = {"web": None, "api": None, "email": "email", "phone": "phone", "chat": "chat", "visit": "on_site"}
 DURATION = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?$")
 
 
@@ -259,6 +262,9 @@ class PlanSpec(_Strict):
     tickets_per_month: int | None = Field(default=None, ge=1)
     support_hours: SupportHoursSpec | None = None
     channels: list[Literal[CHANNELS]] = ["web"]  # type: ignore[valid-type]
+    # When a channel is open, in the calendar's syntax and time zone (seed 001: phone and chat
+    # 8:00-18:00 Monday to Sunday); a channel without an entry follows the plan's calendar.
+    channel_hours: dict[Literal[CHANNELS], list[str]] = {}  # type: ignore[valid-type]
     valid_months: int | None = Field(default=None, ge=1)
     onboarding: Literal["none", "standard", "premium"] = "standard"
     onboarding_sessions: int = Field(default=4, ge=0, le=12)
@@ -284,6 +290,27 @@ class PlanSpec(_Strict):
                 raise ValueError(f"{key}: {exc}") from None
         return value
 
+    @field_validator("channel_hours")
+    @classmethod
+    def _channel_windows(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for channel, texts in value.items():
+            if not texts:
+                raise ValueError(f"{channel}: list the hours, e.g. [\"mon-fri 08:00-18:00\"], or leave it out")
+            if texts != ["always"]:
+                for text in texts:
+                    try:
+                        Window.parse(text)
+                    except ValueError as exc:
+                        raise ValueError(f"{channel}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _channel_hours_of_its_channels(self) -> PlanSpec:
+        for channel in self.channel_hours:
+            if channel not in self.channels:
+                raise ValueError(f"channel_hours.{channel}: {channel} is not one of this plan's channels "
+                                 f"({', '.join(self.channels)})")
+        return self
 
     @model_validator(mode="after")
     def _every_priority_has_its_target(self) -> PlanSpec:
@@ -354,6 +381,40 @@ class Plan:
         holidays = spec.holidays
         return cached_calendar(spec.windows(), timezone, holidays.country if holidays else None,
                                holidays.subdivision if holidays else None, frozenset(spec.closed))
+
+
+def includes_channel(plan: Plan, channel: str) -> bool:
+    """Whether the plan takes tickets through the ticket channel ``channel`` (web and api: always)."""
+    needed = TICKET_CHANNELS.get(channel, channel)
+    return needed is None or needed in plan.spec.channels
+
+
+def channel_calendar(plan: Plan, channel: str, organization_timezone: str = "UTC") -> BusinessCalendar:
+    """The hours the plan's ticket channel ``channel`` is open: its ``channel_hours`` entry, or
+    the plan's calendar; the calendar's time zone, holidays and closed days either way."""
+    texts = plan.spec.channel_hours.get(TICKET_CHANNELS.get(channel, channel))
+    if not texts:
+        return plan.calendar(organization_timezone)
+    spec = plan.spec.calendar
+    windows = ALWAYS if texts == ["always"] else tuple(Window.parse(text) for text in texts)
+    timezone = organization_timezone if spec.timezone == "organization" else spec.timezone
+    holidays = spec.holidays
+    return cached_calendar(windows, timezone, holidays.country if holidays else None,
+                           holidays.subdivision if holidays else None, frozenset(spec.closed))
+
+
+def channel_open(plan: Plan, channel: str, organization_timezone: str, now: datetime) -> bool:
+    """Whether the channel is open at ``now`` (naive UTC). Web and API never close."""
+    if TICKET_CHANNELS.get(channel, channel) is None:
+        return True
+    return channel_calendar(plan, channel, organization_timezone).is_open(now)
+
+
+def channel_opens_at(plan: Plan, channel: str, organization_timezone: str, now: datetime) -> datetime:
+    """When the channel next opens (``now`` itself when open), naive UTC."""
+    if TICKET_CHANNELS.get(channel, channel) is None:
+        return now
+    return channel_calendar(plan, channel, organization_timezone).next_open(now)
 
 
 def load_plans(path: Path | str | None = None) -> dict[str, Plan]:

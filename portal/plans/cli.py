@@ -29,4 +29,8 @@ def check_command(path):
         targets = ", ".join(f"{key} {text}" for key, text in plan.spec.response.items())
         click.echo(f"{plan.key}: {plan.name} | response {targets} | "
                    f"{'quota ' + str(quota) + '/month' if quota else 'no quota'} | "
-                   f"{'hours ' + str(plan.spec.support_hours.hours) if plan.spec.support_hours else 'no hours ledger'}")
+                   f"{'hours ' + str(plan.spec.support_hours.hours) if plan.spec.support_hours else 'no hours ledger'} | "
+                   "channels " + ", ".join(
+                       channel + (" " + " ".join(plan.spec.channel_hours[channel])
+                                  if channel in plan.spec.channel_hours else "")
+                       for channel in plan.spec.channels))

@@ -46,6 +46,10 @@ class Channel(str, enum.Enum):
     WEB = "web"
     EMAIL = "email"
     API = "api"
+    # Filed by an agent on the customer's behalf (tickets.services.file_ticket's filed_by).
+    PHONE = "phone"
+    CHAT = "chat"
+    VISIT = "visit"
 
 
 class Status(str, enum.Enum):
@@ -83,6 +87,8 @@ class Ticket(db.Model):
     # The team (functional area) it belongs to, routed when filed (portal.teams); None: every agent's.
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     area: Mapped[str | None] = mapped_column(String(40))  # the product area chosen on the form, if any
+    # The agent who filed the ticket on the requester's behalf (by phone, chat, a visit…); None: the requester did.
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     category: Mapped[Category] = mapped_column(_enum(Category))
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
@@ -140,6 +146,7 @@ class Ticket(db.Model):
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     team: Mapped[Team | None] = relationship()
+    filed_by: Mapped[User | None] = relationship(foreign_keys=[filed_by_id])
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id")
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="ticket", order_by="Attachment.id")

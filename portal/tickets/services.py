@@ -15,7 +15,7 @@ from ..extensions import db, insert_for_dialect
 from ..kb.content import SLUG_LENGTH
 from ..plans import services as plan_services
 from ..plans import hours, sla
-from ..plans.catalog import TECHNICAL_FIELDS, PrioritySpec
+from ..plans.catalog import TECHNICAL_FIELDS, PrioritySpec, includes_channel
 from ..teams import services as teams
 from ..teams.models import Team
 from . import ledger, meanwhile, notify
@@ -122,6 +122,7 @@ class TicketDraft:
     follow_up_of: Ticket | None = None  # the closed ticket an answer by email came to
     in_reply_to: str | None = None  # the Message-ID of the mail it came from: the acknowledgement answers it
     area: str | None = None  # the product area chosen on the form (portal.teams routes by it); None: not sure
+    on_behalf: bool = False  # an agent typed it for the customer: every field is asked for, whatever the channel
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -134,7 +135,7 @@ def validate_draft(draft: TicketDraft, plan=None) -> dict[str, str]:
     def length(value) -> int:
         return len((value or "").strip())
 
-    by_email = draft.channel == Channel.EMAIL.value
+    by_email = draft.channel == Channel.EMAIL.value and not draft.on_behalf
     # One whole sentence per field and case, for the translators.
     checks = [("category", Category, _l("Choose a category."))]
     if scheme.scheme == "matrix" and not by_email:
@@ -232,7 +233,7 @@ def filing_refusal(user: User, now: datetime, channel: str = Channel.WEB.value) 
     except DomainError as exc:
         return exc
     plan = plan_services.plan_for(organization, now)
-    if channel != Channel.WEB.value and plan is not None and channel not in plan.spec.channels:
+    if channel != Channel.WEB.value and plan is not None and not includes_channel(plan, channel):
         return ChannelNotInPlan(_l("Your plan (%(plan)s) takes new tickets through %(channels)s, not by email.",
                                    plan=plan.spec.name, channels=", ".join(plan.spec.channels)))
     balance = ledger.balance(organization, plan_services.local_day(organization, now))
@@ -244,12 +245,40 @@ def filing_refusal(user: User, now: datetime, channel: str = Channel.WEB.value) 
     return None
 
 
+# The channels an agent files through for a customer (the API and mail file by themselves).
+ON_BEHALF_CHANNELS = (Channel.PHONE, Channel.CHAT, Channel.VISIT, Channel.EMAIL, Channel.WEB)
+
+
+def channel_not_in_plan(organization, plan, channel: str) -> ChannelNotInPlan | None:
+    """Why an agent may not file through ``channel`` for the organization's plan, or None."""
+    if plan is None or includes_channel(plan, channel):
+        return None
+    return ChannelNotInPlan(_l("%(organization)s's plan (%(plan)s) takes new tickets through %(channels)s, "
+                               "not %(channel)s.", organization=organization.name, plan=plan.spec.name,
+                               channels=", ".join(plan.spec.channels), channel=channel), "channel")
+
+
+def _check_on_behalf(user: User, draft: TicketDraft, filed_by: User) -> None:
+    if not can_work_tickets(filed_by):
+        raise DomainError(_l("Only agents file tickets on a customer's behalf."))
+    if not user.role.is_customer or user.organization_id is None or not user.active:
+        raise DomainError(_l("Choose an active customer of an organization as the requester."), "requester")
+    if draft.channel not in {c.value for c in ON_BEHALF_CHANNELS}:
+        raise DomainError(_l("Choose how the customer reached you: phone, chat, visit, email or web."), "channel")
+    draft.on_behalf = True
+
+
 def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime | None = None,
-                remarks: list[str] = (), commit: bool = True) -> Ticket:
+                remarks: list[str] = (), commit: bool = True, filed_by: User | None = None) -> Ticket:
     """File a ticket for a customer. Submitting the same form twice returns the first ticket.
     ``remarks`` join the acknowledgement (e.g. the attachments of a mail that were refused);
-    ``commit=False`` leaves the commit to the caller, whose transaction the ticket joins."""
-    if not user.role.is_customer or user.organization_id is None:
+    ``commit=False`` leaves the commit to the caller, whose transaction the ticket joins.
+    ``filed_by``: the agent who files it on the customer's (``user``'s) behalf, through
+    ``draft.channel``; the customer's plan, quota, hours and SLA apply as if they had filed,
+    and a channel their plan does not include is refused (nothing is written)."""
+    if filed_by is not None:
+        _check_on_behalf(user, draft, filed_by)
+    elif not user.role.is_customer or user.organization_id is None:
         raise DomainError(_l("Only customers of an organization can file tickets."))
     existing = ticket_by_submission(draft.submission_key)
     if existing is not None:
@@ -257,6 +286,8 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
     now = now or utcnow()
     organization = user.organization
     plan = plan_services.plan_for(organization, now)
+    if filed_by is not None and (refusal := channel_not_in_plan(organization, plan, draft.channel)):
+        raise refusal
     errors = validate_draft(draft, plan)
     from .attachments import check_files
 
@@ -296,6 +327,7 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         reference=next_reference(now.year),
         organization_id=user.organization_id,
         requester_id=user.id,
+        filed_by_id=filed_by.id if filed_by is not None else None,
         category=category,
         subject=" ".join(draft.subject.split()),  # one line: it heads every mail about the ticket
         description=draft.description.strip(),
@@ -325,23 +357,27 @@ def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime 
         db.session.flush()
     except IntegrityError:
         return _submitted_meanwhile(draft)
-    _event(ticket, user, "created", new=ticket.priority.value, now=now)
+    _event(ticket, filed_by or user, "created", new=ticket.priority.value, now=now)
     if new_tickets == "best_effort":
         _event(ticket, None, "best_effort", new="hours_used_up", now=now)
     if chosen != computed:
-        _event(ticket, user, "override", old=computed.value, new=chosen.value, now=now,
+        _event(ticket, filed_by or user, "override", old=computed.value, new=chosen.value, now=now,
                reason=f"impact {impact.value}, urgency {urgency.value}" if impact else "asked for by email")
     if draft.follow_up_of is not None:
         _event(ticket, None, "follow_up", old=draft.follow_up_of.reference, now=now)
     if team is not None:  # routed: the staff's history says where it went and why
         _event(ticket, None, "team", new=team.name, reason=f"product area {ticket.area}" if ticket.area else None,
                internal=True, now=now)
-    store_files(ticket, user, None, files)
-    db.session.execute(delete(SavedDraft).where(SavedDraft.user_id == user.id))
+    store_files(ticket, filed_by or user, None, files)
+    if filed_by is None:  # the customer's own draft is theirs: an agent's filing leaves it
+        db.session.execute(delete(SavedDraft).where(SavedDraft.user_id == user.id))
     db.session.execute(
         update(Suggestion).where(Suggestion.draft_key == draft.submission_key, Suggestion.user_id == user.id)
         .values(ticket_id=ticket.id).execution_options(synchronize_session=False)
     )
+    if filed_by is not None:
+        audit.record("ticket.file_for", audit.Origin.of(filed_by), now, target=("ticket", ticket.id, ticket.reference),
+                     organization_id=organization.id, detail={"channel": ticket.channel.value, "requester": user.email})
     # Queued in this transaction: the ticket and its mail are saved together.
     notify.filed(ticket, remarks, in_reply_to=draft.in_reply_to)
     try:

@@ -214,6 +214,9 @@ class ChannelWeek:
     web: int = 0  # filed on the portal's form
     email: int = 0  # mail to support
     api: int = 0  # through the JSON API
+    phone: int = 0  # filed by an agent on the customer's behalf, like chat and visit
+    chat: int = 0
+    visit: int = 0
 
 
 def channels_by_week(since: datetime) -> list[ChannelWeek]:

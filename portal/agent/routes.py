@@ -278,8 +278,9 @@ def analytics_csv(section):
                           r.filed, r.responses_due, r.on_time, r.on_time_rate, r.backlog]
                          for r in figures.by_team(since))
     elif section == "channels":
-        writer.writerow(["week", "web", "email", "api"])
-        writer.writerows([w.week, w.web, w.email, w.api] for w in figures.channels_by_week(since))
+        writer.writerow(["week", "web", "email", "api", "phone", "chat", "visit"])
+        writer.writerows([w.week, w.web, w.email, w.api, w.phone, w.chat, w.visit]
+                         for w in figures.channels_by_week(since))
     else:
         abort(404)
     audit.record_request("export.csv", target=("export", None, f"analytics-{section}.csv"),

@@ -17,7 +17,7 @@ Priority = Literal["P1", "P2", "P3", "P4"]
 Status = Literal["new", "open", "waiting_on_customer", "solved", "closed"]
 ArticleType = Literal["guide", "faq", "tutorial", "api"]
 Lang = Literal["en", "es"]
-Channel = Literal["web", "email", "api"]
+Channel = Literal["web", "email", "api", "phone", "chat", "visit"]
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -170,7 +170,8 @@ class MessageOut(BaseModel):
     body: str
     internal: bool
     created_at: datetime
-    channel: Channel = Field(description="How it reached us: web (the portal's pages), email or api.")
+    channel: Channel = Field(description="How it reached us: web (the portal's pages), email or api "
+                                         "(phone, chat and visit: tickets an agent filed for the customer).")
     attachments: list[AttachmentOut]
 
 
@@ -205,7 +206,8 @@ class TicketOut(BaseModel):
     auto_close_at: datetime | None = Field(
         description="While waiting on the customer, or solved and awaiting confirmation: when it closes by itself.")
     channel: Channel = Field(description="How the ticket was filed: web (the portal's form), email (mail to "
-                                         "support) or api.")
+                                         "support), api, or phone, chat, visit (an agent filed it on the "
+                                         "customer's behalf).")
     url: str = Field(description="The ticket's page in the portal.")
 
 

@@ -203,7 +203,8 @@ def test_tickets_by_channel_per_week_on_the_page_and_in_csv(app, client, auth, n
     assert f"<title>Email, {this_monday}: 2</title>" in section and f"<title>API, {this_monday}: 1</title>" in section
     assert 'href="/agent/analytics/channels.csv?days=30"' in section
     rows = list(csv.reader(io.StringIO(client.get("/agent/analytics/channels.csv?days=30").get_data(as_text=True))))
-    assert rows == [["week", "web", "email", "api"], [last_monday, "1", "0", "0"], [this_monday, "1", "2", "1"]]
+    assert rows == [["week", "web", "email", "api", "phone", "chat", "visit"],
+                    [last_monday, "1", "0", "0", "0", "0", "0"], [this_monday, "1", "2", "1", "0", "0", "0"]]
 
 
 def test_no_tickets_no_channel_table(app, client, auth):
@@ -211,4 +212,4 @@ def test_no_tickets_no_channel_table(app, client, auth):
     section = re.search(r'aria-labelledby="channels-title".*?</section>',
                         client.get("/agent/analytics").get_data(as_text=True), re.S).group(0)
     assert "No tickets in this period." in section and "<table" not in section
-    assert client.get("/agent/analytics/channels.csv").get_data(as_text=True).strip() == "week,web,email,api"
+    assert client.get("/agent/analytics/channels.csv").get_data(as_text=True).strip() == "week,web,email,api,phone,chat,visit"

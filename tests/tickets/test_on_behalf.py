@@ -119,3 +119,17 @@ def test_outside_the_channels_hours_the_ticket_is_still_filed(app, agent, custom
     late = __import__("datetime").datetime(2026, 12, 2, 20, 0)  # 21:00 in Madrid: the phone closed at 18:00
     ticket = services.file_ticket(customer, draft(), now=late, filed_by=agent)
     assert ticket.channel is Channel.PHONE and ticket.first_response_due > late
+
+
+def test_the_channel_and_who_filed_are_shown(app, agent, customer, now):
+    from tests.conftest import AuthActions
+
+    ticket = services.file_ticket(customer, draft(), now=now, filed_by=agent)
+    for user, path in ((customer, f"/tickets/{ticket.reference}"), (agent, f"/tickets/{ticket.reference}"),
+                       (agent, "/agent/")):
+        client = app.test_client()
+        AuthActions(client).login(user.email)
+        page = client.get(path).get_data(as_text=True)
+        assert "by phone" in page, path
+        if path.startswith("/tickets/"):
+            assert "Sam Agent filed the ticket (P3) by phone on behalf of Ana Customer." in page

@@ -1,8 +1,8 @@
 """tickets filed on a customer's behalf: the agent who filed (the phone, chat and visit channels need no change:
 the channel is a non-native enum without a CHECK constraint)
 
-Revision ID: 0020
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-07 18:45:00
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0020'
-down_revision = '0018'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

@@ -41,6 +41,7 @@ ACTIONS = {
     "token.revoke": _l("API token revoked"),
     "plan.change": _l("Plan changed"),
     "hours.buy": _l("Support hours bought"),
+    "time.log": _l("Time logged without a ticket"),
     "macro.create": _l("Macro created"),
     "macro.edit": _l("Macro edited"),
     "macro.delete": _l("Macro deleted"),

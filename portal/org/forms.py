@@ -40,3 +40,14 @@ class DomainForm(FlaskForm):
 
     domain = StringField(_l("Mail domain"), validators=[InputRequired(_l("Enter a mail domain, like example.com."))],
                          render_kw={"maxlength": 253, "autocomplete": "off", "spellcheck": "false"})
+
+
+# What the ledger and the "Log time" form call each kind of time (portal.plans.catalog.TIME_KINDS).
+TIME_KIND_LABELS = {
+    "ticket": _l("Ticket"),
+    "call": _l("Phone call"),
+    "video_call": _l("Video call"),
+    "visit": _l("On-site visit"),
+    "onboarding": _l("Onboarding session"),
+    "guided_setup": _l("Guided setup session"),
+}

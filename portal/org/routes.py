@@ -12,11 +12,11 @@ from .. import audit
 from ..auth import services as accounts
 from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
-from ..extensions import db
+from ..extensions import db, parse_id
 from ..plans import history, hours, services
 from ..tickets import billing
 from . import bp
-from .forms import DomainForm, GoLiveForm, PlanChangeForm
+from .forms import TIME_KIND_LABELS, DomainForm, GoLiveForm, PlanChangeForm
 
 UPCOMING_DAYS = 60
 
@@ -57,7 +57,7 @@ def page(org_id=None):
 
 
 def _page(organization: Organization, own: bool = False, change_form=None, go_live_form=None, domain_form=None,
-          status: int = 200):
+          status: int = 200, time_form=None, time_errors=None):
     now = utcnow()
     entry = services.entry_in_force(organization, now)
     plan = services.get_plan(entry.plan) if entry else None
@@ -78,15 +78,40 @@ def _page(organization: Organization, own: bool = False, change_form=None, go_li
         change_form.plan.choices = [(key, p.name) for key, p in services.all_plans().items()]
         go_live_form = go_live_form or GoLiveForm(formdata=None, go_live=organization.started_on)
         domain_form = domain_form or DomainForm(formdata=None)
+    staff = current_user.role in (Role.AGENT, Role.ADMIN) and not own
+    today = services.local_day(organization, now)
+    time_preview = None
+    if staff:
+        time_form = time_form or {"kind": "video_call", "minutes": "", "worked_on": "", "note": ""}
+        time_preview = preview_time(organization, time_form, today)
     return render_template(
         "org/page.html", organization=organization, plan=plan, entry=entry, calendar=calendar,
         closed_days=closed_days, quota=services.quota(organization, now), balance=balance,
         ledger_since=ledger_entry.starts_on if ledger_entry else organization.started_on,
         next_change=history.next_change(organization, now), plan_name=history.plan_name,
         entries=services.history(organization) if admin else None, change_form=change_form,
-        go_live_form=go_live_form, own=own, today=services.local_day(organization, now),
+        go_live_form=go_live_form, own=own, today=today,
         domains=organization.domains if _sees_domains() else None, domain_form=domain_form,
+        time_kinds=TIME_KIND_LABELS, time_form=time_form if staff else None, time_errors=time_errors or {},
+        time_preview=time_preview,
     ), status
+
+
+def preview_time(organization: Organization, typed: dict, today: date) -> dict | None:
+    """What the entry being typed would bill (for the "Log time" form); None without an hours ledger."""
+    minutes = parse_id(str(typed.get("minutes") or "")) or 0
+    minutes = minutes if minutes <= hours.MAX_ENTRY_MINUTES else 0
+    kind = typed.get("kind") if typed.get("kind") in hours.ORGANIZATION_KINDS else "call"
+    try:
+        day = date.fromisoformat(typed.get("worked_on") or "") if typed.get("worked_on") else today
+    except ValueError:
+        day = today
+    billed = hours.preview_organization_time(organization, kind, minutes, bool(typed.get("escalated")),
+                                             bool(typed.get("bug")), day)
+    if billed is None:
+        return None
+    spec = hours.ledger(organization, day)[0]
+    return {"billable": kind in spec.billable_kinds, "billed": billed}
 
 
 def _rule_broken(form, exc: DomainError, default: str) -> None:

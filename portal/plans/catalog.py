@@ -29,6 +29,9 @@ CHANNELS = ("web", "email", "phone", "chat", "video", "account_manager", "on_sit
 # A ticket's channel (tickets.models.Channel) -> the plan channel that must include it; None:
 # always open (the portal's form and the API take tickets on every plan, as they always did).
 TICKET_CHANNELS = {"web": None, "api": None, "email": "email", "phone": "phone", "chat": "chat", "visit": "on_site"}
+# What agents log time for: a ticket, or time with the organization without one (seed 003's video
+# calls, seed 001's visits, onboarding and guided setup sessions).
+TIME_KINDS = ("ticket", "call", "video_call", "visit", "onboarding", "guided_setup")
 DURATION = re.compile(r"^(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?$")
 
 
@@ -171,6 +174,9 @@ class SupportHoursSpec(_Strict):
     # customer and the agents are told), "best_effort" (served with no clock until more hours
     # are bought: seed 002's "no obligation"), or "refuse" (not filed; how to buy more is said).
     when_used_up: Literal["warn", "best_effort", "refuse"] = "warn"
+    # Which kinds of time count against the hours; the others are listed, not billed (seed 003:
+    # the first onboarding training is included, guided setup sessions by video call count).
+    billable_kinds: list[Literal[TIME_KINDS]] = [k for k in TIME_KINDS if k != "onboarding"]  # type: ignore[valid-type]
 
 
 class SeverityLevel(_Strict):
@@ -266,6 +272,7 @@ class PlanSpec(_Strict):
     # 8:00-18:00 Monday to Sunday); a channel without an entry follows the plan's calendar.
     channel_hours: dict[Literal[CHANNELS], list[str]] = {}  # type: ignore[valid-type]
     valid_months: int | None = Field(default=None, ge=1)
+    visit_days_per_week: int = Field(default=0, ge=0, le=7)  # on-site visit days (seed 001: two a week)
     onboarding: Literal["none", "standard", "premium"] = "standard"
     onboarding_sessions: int = Field(default=4, ge=0, le=12)
     session_minutes: int = Field(default=60, ge=15, le=240)
@@ -310,6 +317,12 @@ class PlanSpec(_Strict):
             if channel not in self.channels:
                 raise ValueError(f"channel_hours.{channel}: {channel} is not one of this plan's channels "
                                  f"({', '.join(self.channels)})")
+        return self
+
+    @model_validator(mode="after")
+    def _visits_need_the_on_site_channel(self) -> PlanSpec:
+        if self.visit_days_per_week and "on_site" not in self.channels:
+            raise ValueError('visit_days_per_week: on-site visit days need "on_site" in channels')
         return self
 
     @model_validator(mode="after")

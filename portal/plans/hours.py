@@ -5,7 +5,9 @@ Billing rules come from the plan (seed 003): each ticket is a query billed at
 least ``minimum_minutes`` per period, at least ``minimum_minutes_with_development``
 once it was escalated to development, and nothing when it was caused by our
 own bug (``deduct_bug_time = false``). Seed 002: nothing is owed past the
-hours bought, so the balance warns when it runs out.
+hours bought, so the balance warns when it runs out. Time spent with the organization without a
+ticket (seed 003's video calls) is a query of its own, billed by the same rules when the plan
+counts its kind (``billable_kinds``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from .. import audit
-from ..auth.models import Organization
+from ..auth.models import Organization, Role, User
 from ..errors import DomainError, lazy_gettext as _l
 from ..exports import spreadsheet_safe
 from ..extensions import db
-from .catalog import SupportHoursSpec
+from .catalog import TIME_KINDS, SupportHoursSpec
 from .models import HoursPurchase, TimeEntry
 from .services import _add_months, entry_in_force, get_plan, local_day
 
@@ -83,23 +85,42 @@ def billed_minutes(spec: SupportHoursSpec, logged: int, development: bool, bug: 
 
 @dataclass
 class LedgerLine:
-    """One ticket's time in a period."""
+    """One ticket's time in a period, or one entry logged without a ticket (its own query)."""
 
-    ticket: object
+    ticket: object | None
     entries: list[TimeEntry] = field(default_factory=list)
     billed: int = 0
+    billable: bool = True  # False: the plan does not count this kind of time against the hours
 
     @property
     def logged(self) -> int:
         return sum(e.minutes for e in self.entries)
 
     @property
+    def kind(self) -> str:
+        return "ticket" if self.ticket is not None else self.entries[0].kind
+
+    @property
+    def note(self) -> str | None:
+        return None if self.ticket is not None else self.entries[0].note
+
+    @property
+    def escalated_to_development(self) -> bool:
+        return bool((self.ticket or self.entries[0]).escalated_to_development)
+
+    @property
+    def caused_by_bug(self) -> bool:
+        return bool((self.ticket or self.entries[0]).caused_by_bug)
+
+    @property
     def rule(self) -> str:
-        """Why billed differs from logged: "bug", "development minimum", "minimum" or ""."""
-        if self.ticket.caused_by_bug and self.billed == 0:
+        """Why billed differs from logged: "not billable", "bug", "development minimum", "minimum" or ""."""
+        if not self.billable:
+            return "not billable"
+        if self.caused_by_bug and self.billed == 0:
             return "bug"
         if self.billed > self.logged:
-            return "development minimum" if self.ticket.escalated_to_development else "minimum"
+            return "development minimum" if self.escalated_to_development else "minimum"
         return ""
 
 
@@ -171,17 +192,29 @@ def ledger(organization: Organization, day: date) -> tuple[SupportHoursSpec, Per
 def make_balance(spec: SupportHoursSpec, period: Period, entries: list[TimeEntry], purchases: list[HoursPurchase],
                  tickets: dict) -> Balance:
     """The balance from plain values. ``tickets`` maps each entry's ticket id to an object with
-    ``escalated_to_development`` and ``caused_by_bug`` (and whatever the ledger page shows)."""
-    lines: dict[int, LedgerLine] = {}
+    ``escalated_to_development`` and ``caused_by_bug`` (and whatever the ledger page shows). An entry
+    without a ticket is a query of its own, with its own flags; a kind the plan does not bill is
+    listed with nothing billed."""
+    by_ticket: dict[int, LedgerLine] = {}
+    alone: list[LedgerLine] = []
     for entry in entries:
-        lines.setdefault(entry.ticket_id, LedgerLine(tickets[entry.ticket_id])).entries.append(entry)
-    for line in lines.values():
-        line.billed = billed_minutes(spec, line.logged, line.ticket.escalated_to_development, line.ticket.caused_by_bug)
-    return Balance(period, round(spec.hours * 60), purchases, sorted(lines.values(), key=lambda l: l.ticket.id),
-                   spec.when_used_up)
+        if entry.ticket_id is None:
+            alone.append(LedgerLine(None, [entry]))
+        else:
+            by_ticket.setdefault(entry.ticket_id, LedgerLine(tickets[entry.ticket_id])).entries.append(entry)
+    lines = sorted(by_ticket.values(), key=lambda l: l.ticket.id) + alone  # entries came by day
+    for line in lines:
+        line.billable = line.kind in spec.billable_kinds
+        line.billed = line_billed(spec, line.kind, line.logged, line.escalated_to_development, line.caused_by_bug)
+    return Balance(period, round(spec.hours * 60), purchases, lines, spec.when_used_up)
 
 
-def check_time(minutes: int | str | None, worked_on: date, filed_on: date, today: date) -> int:
+def line_billed(spec: SupportHoursSpec, kind: str, logged: int, development: bool, bug: bool) -> int:
+    """What one query of ``kind`` costs: nothing for a kind the plan does not bill, else billed_minutes."""
+    return billed_minutes(spec, logged, development, bug) if kind in spec.billable_kinds else 0
+
+
+def check_time(minutes: int | str | None, worked_on: date, filed_on: date | None, today: date) -> int:
     """The minutes of a time entry, checked; raises DomainError naming the field."""
     try:
         minutes = int(str(minutes).strip())
@@ -192,7 +225,7 @@ def check_time(minutes: int | str | None, worked_on: date, filed_on: date, today
                           "minutes")
     if worked_on > today + timedelta(days=1):  # a day of slack for time zones ahead of UTC
         raise DomainError(_l("Time cannot be logged for a future day."), "worked_on")
-    if worked_on < filed_on - timedelta(days=1):
+    if filed_on is not None and worked_on < filed_on - timedelta(days=1):
         raise DomainError(_l("Time cannot be logged before the ticket was filed."), "worked_on")
     return minutes
 
@@ -221,19 +254,62 @@ def buy_hours(organization: Organization, hours: float | str, purchased_on: date
 
 
 def ledger_csv(balance: Balance) -> str:
-    """The period's ledger: one row per time entry (with its ticket's billing) and per purchase."""
+    """The period's ledger: one row per time entry (with its ticket's billing, or its own without a ticket)
+    and per purchase. ``kind`` is "time" for time on a ticket, the entry's kind (``video_call``…) without one."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["date", "kind", "ticket", "subject", "agent", "minutes", "note", "ticket_minutes_logged",
                      "ticket_minutes_billed", "escalated_to_development", "caused_by_bug", "rule"])
     safe = spreadsheet_safe
     for line in balance.lines:
+        ticket = line.ticket
         for entry in line.entries:
-            writer.writerow([entry.worked_on.isoformat(), "time", line.ticket.reference, safe(line.ticket.subject),
+            writer.writerow([entry.worked_on.isoformat(), "time" if ticket is not None else entry.kind,
+                             ticket.reference if ticket is not None else "",
+                             safe(ticket.subject) if ticket is not None else "",
                              safe(entry.agent.name), entry.minutes, safe(entry.note or ""), line.logged, line.billed,
-                             str(line.ticket.escalated_to_development).lower(), str(line.ticket.caused_by_bug).lower(),
-                             line.rule])
+                             str(line.escalated_to_development).lower(), str(line.caused_by_bug).lower(), line.rule])
     for purchase in balance.purchases:
         writer.writerow([purchase.purchased_on.isoformat(), "purchase", "", "", "", round(purchase.hours * 60),
                          safe(purchase.note or ""), "", "", "", "", ""])
     return out.getvalue()
+
+
+# --- time without a ticket ---------------------------------------------------------
+
+# The kinds an agent logs against an organization directly ("ticket" is time on a ticket).
+ORGANIZATION_KINDS = tuple(kind for kind in TIME_KINDS if kind != "ticket")
+NOTE_LENGTH = 1000
+
+
+def log_organization_time(organization: Organization, agent: User, kind: str, minutes: int | str | None,
+                          worked_on: date | None, note: str | None, today: date, escalated: bool = False,
+                          bug: bool = False, origin: audit.Origin | None = None) -> TimeEntry:
+    """Staff log time spent with an organization without a ticket: a call, a video call, a visit, an
+    onboarding or guided setup session. It is a query of its own, billed by the same rules as a ticket
+    (minimums, development, our bugs) when the plan counts its kind. ``today`` is the organization's day."""
+    if agent.role not in (Role.AGENT, Role.ADMIN):
+        raise DomainError(_l("Only agents log time."))
+    if kind not in ORGANIZATION_KINDS:
+        raise DomainError(_l("Choose what the time was spent on."), "kind")
+    worked_on = worked_on or today
+    minutes = check_time(minutes, worked_on, None, today)
+    entry = TimeEntry(organization_id=organization.id, agent_id=agent.id, kind=kind, minutes=minutes,
+                      worked_on=worked_on, note=(note or "").strip()[:NOTE_LENGTH] or None,
+                      escalated_to_development=bool(escalated), caused_by_bug=bool(bug))
+    db.session.add(entry)
+    audit.record("time.log", origin, target=("organization", organization.id, organization.name),
+                 organization_id=organization.id,
+                 detail={"kind": kind, "minutes": minutes, "on": worked_on.isoformat(),
+                         "escalated": bool(escalated), "bug": bool(bug)})
+    db.session.commit()
+    return entry
+
+
+def preview_organization_time(organization: Organization, kind: str, minutes: int, escalated: bool, bug: bool,
+                              day: date) -> int | None:
+    """What an entry of ``kind`` logged on ``day`` would bill; None when the plan keeps no hours ledger."""
+    found = ledger(organization, day)
+    if found is None:
+        return None
+    return line_billed(found[0], kind, max(0, minutes), escalated, bug)

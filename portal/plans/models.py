@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import ForeignKey, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import Organization, User, utcnow
@@ -24,13 +24,22 @@ class QuotaUsage(db.Model):
 
 
 class TimeEntry(db.Model):
-    """Time an agent spent on a ticket. What is billed is worked out per ticket
-    and contract period from the plan's rules (portal.plans.hours)."""
+    """Time an agent spent on a ticket (kind "ticket"), or with the organization without one (a call,
+    a video call, a visit, an onboarding or guided setup session). What is billed is worked out per
+    ticket, or per entry without a ticket, and contract period from the plan's rules (portal.plans.hours)."""
 
     __tablename__ = "ticket_time_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="ticket", server_default="ticket")
+    # Without a ticket the entry is its own query and carries the ticket's billing flags itself.
+    escalated_to_development: Mapped[bool] = mapped_column(default=False, server_default=false())
+    caused_by_bug: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The visit or onboarding session it was logged for: at most one entry each.
+    visit_id: Mapped[int | None] = mapped_column(unique=True)
+    onboarding_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("onboarding_sessions.id", ondelete="SET NULL"), unique=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     minutes: Mapped[int]

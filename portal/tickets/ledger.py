@@ -21,7 +21,7 @@ def balance(organization: Organization, day: date | None = None) -> hours.Balanc
     if found is None:
         return None
     spec, period, entries, purchases = found
-    ids = {entry.ticket_id for entry in entries}
+    ids = {entry.ticket_id for entry in entries if entry.ticket_id is not None}
     tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_(ids)))} if ids else {}
     return hours.make_balance(spec, period, entries, purchases, tickets)
 

@@ -1,7 +1,7 @@
 """time without a ticket: a kind for every time entry, its own billing flags, links to the visit or onboarding session
 
-Revision ID: 0021
-Revises: 0018
+Revision ID: 0022
+Revises: 0021
 Create Date: 2026-12-07 20:40:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0021'
-down_revision = '0018'
+revision = '0022'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

@@ -57,6 +57,8 @@ ACTIONS = {
     "team.member_remove": _l("Team member removed"),
     "ticket.team": _l("Ticket moved to another team"),
     "ticket.file_for": _l("Ticket filed for a customer"),
+    "ticket.update": _l("Ticket changed"),
+    "time.log": _l("Time logged"),
 }
 
 

@@ -18,7 +18,9 @@ from .services import _event, can_work_tickets
 
 
 def log_time(ticket: Ticket, agent: User, minutes: int | str | None, worked_on: date | None = None,
-             note: str | None = None) -> TimeEntry:
+             note: str | None = None, commit: bool = True) -> TimeEntry:
+    """``commit=False`` leaves the commit to the caller, whose transaction the entry joins (the API
+    records its Idempotency-Key with it)."""
     if not can_work_tickets(agent):
         raise DomainError(_l("Only agents log time."))
     # The organization's own day, as its ledger counts periods: in Madrid, 00:30 on the 1st of
@@ -30,7 +32,10 @@ def log_time(ticket: Ticket, agent: User, minutes: int | str | None, worked_on: 
     entry = TimeEntry(ticket_id=ticket.id, organization_id=ticket.organization_id, agent_id=agent.id,
                       minutes=minutes, worked_on=worked_on, note=note)
     db.session.add(entry)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()  # the id, for the caller
     return entry
 
 

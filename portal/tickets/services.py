@@ -575,12 +575,18 @@ def check_status_change(ticket: Ticket, status: Status) -> None:
                              "the status."), "status")
 
 
-def _unchanged() -> None:
-    db.session.commit()  # nothing to save: the lock is let go at once (bulk actions take one after another)
+def _saved(commit: bool) -> None:
+    """``commit=False``: the caller makes several changes in one transaction (portal.tickets.changes)."""
+    if commit:
+        db.session.commit()
+
+
+def _unchanged(commit: bool = True) -> None:
+    _saved(commit)  # nothing to save: the lock is let go at once (bulk actions take one after another)
 
 
 def change_status(ticket: Ticket, agent: User, status: str, reason: str | None = None,
-                  now: datetime | None = None, seen: Seen | None = None) -> None:
+                  now: datetime | None = None, seen: Seen | None = None, commit: bool = True) -> None:
     """Under the ticket's lock, from its committed state: two agents at once make one change after
     the other, and the second one's history and SLA pause start from the first one's status.
     ``seen``: what the agent's page showed (see ``meanwhile.check_fresh``)."""
@@ -590,15 +596,15 @@ def change_status(ticket: Ticket, agent: User, status: str, reason: str | None =
     meanwhile.lock(ticket)
     meanwhile.check_fresh(ticket, seen, agent, "status")
     if status is ticket.status:
-        return _unchanged()
+        return _unchanged(commit)
     check_status_change(ticket, status)
     _set_status(ticket, agent, status, now or utcnow(), reason=(reason or "").strip() or None)
     notify.status_changed(ticket, agent, status.value)
-    db.session.commit()
+    _saved(commit)
 
 
 def change_priority(ticket: Ticket, agent: User, priority: str, reason: str, now: datetime | None = None,
-                    seen: Seen | None = None) -> None:
+                    seen: Seen | None = None, commit: bool = True) -> None:
     priority = _choice(Priority, priority, "priority", _l("Choose a valid priority."))
     reason = (reason or "").strip()
     if not reason:
@@ -606,30 +612,32 @@ def change_priority(ticket: Ticket, agent: User, priority: str, reason: str, now
     meanwhile.lock(ticket)
     meanwhile.check_fresh(ticket, seen, agent, "priority")
     if priority is ticket.priority:
-        return _unchanged()
+        return _unchanged(commit)
     now = now or utcnow()
     _settle_priority_request(ticket, agent, now, priority)  # the customer asked for this one
     _event(ticket, agent, "priority", old=ticket.priority.value, new=priority.value, reason=reason, now=now)
     ticket.priority, ticket.updated_at = priority, now
     sla.recompute(ticket)
-    db.session.commit()
+    _saved(commit)
 
 
-def change_category(ticket: Ticket, agent: User, category: str, seen: Seen | None = None) -> None:
+def change_category(ticket: Ticket, agent: User, category: str, seen: Seen | None = None,
+                    commit: bool = True) -> None:
     category = _choice(Category, category, "category", _l("Choose a valid category."))
     meanwhile.lock(ticket)
     meanwhile.check_fresh(ticket, seen, agent, "category")
     if category is ticket.category:
-        return _unchanged()
+        return _unchanged(commit)
     _event(ticket, agent, "category", old=ticket.category.value, new=category.value)
     ticket.category, ticket.updated_at = category, utcnow()
     sla.recompute(ticket)
     if category is Category.FEATURE_REQUEST and ticket.feature_state is None:
         ticket.feature_state = FeatureState.UNDER_REVIEW
-    db.session.commit()
+    _saved(commit)
 
 
-def assign(ticket: Ticket, agent: User, assignee: User | None, seen: Seen | None = None) -> None:
+def assign(ticket: Ticket, agent: User, assignee: User | None, seen: Seen | None = None,
+           commit: bool = True) -> None:
     """A ticket with a team is assigned within it: someone outside the team is refused (move the
     ticket to their team first). The claim and the queue's bulk assignment come here too."""
     if assignee is not None and not can_work_tickets(assignee):
@@ -637,7 +645,7 @@ def assign(ticket: Ticket, agent: User, assignee: User | None, seen: Seen | None
     meanwhile.lock(ticket)
     meanwhile.check_fresh(ticket, seen, agent, "assignee")
     if assignee == ticket.assignee:
-        return _unchanged()
+        return _unchanged(commit)
     if assignee is not None and ticket.team is not None and not teams.is_member(ticket.team, assignee):
         raise DomainError(_l("%(name)s is not in the %(team)s team, which has this ticket: move the ticket to "
                              "one of their teams first, or add them to %(team)s.", name=assignee.name,
@@ -647,11 +655,11 @@ def assign(ticket: Ticket, agent: User, assignee: User | None, seen: Seen | None
     ticket.assignee = assignee
     if ticket.status is Status.NEW and assignee is not None:
         _set_status(ticket, agent, Status.OPEN, utcnow())
-    db.session.commit()
+    _saved(commit)
 
 
 def change_team(ticket: Ticket, agent: User, team: Team | None, seen: Seen | None = None,
-                origin: audit.Origin | None = None, now: datetime | None = None) -> None:
+                origin: audit.Origin | None = None, now: datetime | None = None, commit: bool = True) -> None:
     """Move the ticket to another team (None: no team, every agent's). An assignee who is not in the
     new team lets go of it, in the history too: the ticket is assigned within its team."""
     if team is not None and not team.active:
@@ -659,7 +667,7 @@ def change_team(ticket: Ticket, agent: User, team: Team | None, seen: Seen | Non
     meanwhile.lock(ticket)
     meanwhile.check_fresh(ticket, seen, agent, "team")
     if (team.id if team is not None else None) == ticket.team_id:
-        return _unchanged()
+        return _unchanged(commit)
     now, old = now or utcnow(), ticket.team
     _event(ticket, agent, "team", old=old.name if old else None, new=team.name if team else None, internal=True,
            now=now)
@@ -670,7 +678,7 @@ def change_team(ticket: Ticket, agent: User, team: Team | None, seen: Seen | Non
     audit.record("ticket.team", origin or audit.Origin.of(agent), now, target=("ticket", ticket.id, ticket.reference),
                  organization_id=ticket.organization_id,
                  detail={"from": old.key if old else None, "to": team.key if team else None})
-    db.session.commit()
+    _saved(commit)
 
 
 def open_tickets_by_team() -> dict[int | None, int]:
@@ -681,18 +689,18 @@ def open_tickets_by_team() -> dict[int | None, int]:
 
 
 def set_feature_state(ticket: Ticket, agent: User, state: str, reason: str | None = None,
-                      seen: Seen | None = None) -> None:
+                      seen: Seen | None = None, commit: bool = True) -> None:
     state = _choice(FeatureState, state, "feature_state", _l("Choose a valid evaluation state."))
     meanwhile.lock(ticket)
     meanwhile.check_fresh(ticket, seen, agent, "feature_state")
     if ticket.category is not Category.FEATURE_REQUEST:
         raise DomainError(_l("Only feature requests have an evaluation state."), "feature_state")
     if state is ticket.feature_state:
-        return _unchanged()
+        return _unchanged(commit)
     _event(ticket, agent, "feature_state", old=ticket.feature_state.value if ticket.feature_state else None,
            new=state.value, reason=(reason or "").strip() or None)
     ticket.feature_state, ticket.updated_at = state, utcnow()
-    db.session.commit()
+    _saved(commit)
 
 
 def autoclose_days(plan_key: str | None) -> tuple[int, int]:

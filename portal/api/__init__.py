@@ -34,9 +34,10 @@ spec = SpecTree(
 def init_app(app) -> None:
     from ..extensions import csrf
     from ..web import answer_errors_under
-    from . import organizations, routes  # noqa: F401  (register the views on bp)
+    from . import agent_routes, organizations, routes  # noqa: F401  (register the views on bp)
 
     csrf.exempt(bp)
+    csrf.exempt(agent_routes.agent_bp)  # a nested blueprint is exempted by its own name
     # Inside the JSON API every error is a problem document, even one raised before routing.
     answer_errors_under(app, "/api", routes.problem_for)
     app.register_blueprint(bp)

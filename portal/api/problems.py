@@ -22,6 +22,7 @@ TITLES = {
     "hours-used-up": "Prepaid support hours used up",
     "plan-overlap": "The dates overlap another plan of the organization",
     "ticket-state": "Not possible in the ticket's current state",
+    "changed-meanwhile": "The ticket changed since you read it",
     "idempotency-key-reused": "Idempotency-Key reused with a different request",
     "idempotency-request-in-progress": "A request with this Idempotency-Key is still running",
     "file-missing": "File no longer stored",
@@ -33,7 +34,7 @@ TITLES = {
     "internal-error": "Internal error",
 }
 STATUS_SLUGS = {400: "malformed-request", 401: "invalid-token", 403: "forbidden", 404: "not-found",
-                405: "method-not-allowed", 413: "too-large", 422: "validation-error", 429: "rate-limited",
+                405: "method-not-allowed", 412: "changed-meanwhile", 413: "too-large", 422: "validation-error", 429: "rate-limited",
                 500: "internal-error", 503: "service-unavailable"}
 DOCS_ARTICLE = "api-errors-and-rate-limits"
 

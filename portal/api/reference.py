@@ -161,8 +161,8 @@ def reference_markdown() -> str:
     for path, method, operation in _operations(document):
         lines.append(f"| `{method} {path}` | {_cell(operation.get('summary'))} | {_token(operation)} |")
     lines.append("")
-    for tag in [t["name"] for t in document.get("tags", [])]:
-        lines += [f"## {tag}", ""]
+    for tag, about in [(t["name"], t.get("description")) for t in document.get("tags", [])]:
+        lines += [f"## {tag}", ""] + ([about, ""] if about else [])
         for path, method, operation in _operations(document):
             if tag in operation.get("tags", []):
                 lines += _operation(path, method, operation)

@@ -91,7 +91,7 @@ def authenticate():
     if g.api_token is None and request.endpoint not in PUBLIC_ENDPOINTS:
         raise Problem(401, "This endpoint needs a personal API token: Authorization: Bearer pat_…",
                       headers={"WWW-Authenticate": 'Bearer realm="portal"'})
-    if request.method == "POST":
+    if request.method in ("POST", "PATCH"):
         _check_body()
     if _has_nul():
         raise Problem(400, "Text may not contain NUL characters (\\u0000).")

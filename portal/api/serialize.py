@@ -38,7 +38,7 @@ def article(art, rendered) -> ArticleOut:
 
 # --- tickets --------------------------------------------------------------------------------
 
-def _ticket_fields(ticket) -> dict:
+def ticket_fields(ticket) -> dict:
     return dict(
         reference=ticket.reference, subject=ticket.subject, category=ticket.category.value,
         status=ticket.status.value, priority=ticket.priority.value, priority_computed=ticket.computed_priority.value,
@@ -55,7 +55,7 @@ def _ticket_fields(ticket) -> dict:
 
 
 def ticket_summary(ticket) -> TicketOut:
-    return TicketOut(**_ticket_fields(ticket))
+    return TicketOut(**ticket_fields(ticket))
 
 
 def attachment(ticket, item) -> AttachmentOut:
@@ -70,17 +70,19 @@ def message(item) -> MessageOut:
                       attachments=[attachment(item.ticket, a) for a in item.attachments])
 
 
-def clock(ticket) -> SlaClock | None:
-    running = sla.clock(ticket)
-    if running is None:
-        return None
+def sla_clock(running) -> SlaClock:
     return SlaClock(kind=running.kind, due=utc(running.due), left_seconds=int(running.left.total_seconds()),
                     paused=running.paused, at_risk=running.at_risk, overdue=running.overdue)
 
 
+def clock(ticket) -> SlaClock | None:
+    running = sla.clock(ticket)
+    return sla_clock(running) if running is not None else None
+
+
 def ticket_detail(ticket, viewer) -> TicketDetail:
     return TicketDetail(
-        **_ticket_fields(ticket),
+        **ticket_fields(ticket),
         description=ticket.description, steps_to_reproduce=ticket.steps_to_reproduce,
         affected_user=ticket.affected_account, organization=ticket.organization.name,
         requester=ticket.requester.name, sla=clock(ticket),
@@ -164,18 +166,24 @@ def organization(org, quota, balance, now) -> OrgOut:
             technical_issue_requires=[{"affected_account": "affected_user"}.get(name, name)
                                       for name in plan.spec.tickets.technical_issue_requires],
         )
-    quota_out = None
-    if quota is not None:
-        quota_out = QuotaOut(used=quota.used, limit=quota.limit, left=quota.left, month=quota.month,
-                             resets_at=utc(quota.resets_at))
-    hours_out = None
-    if balance is not None:
-        hours_out = HoursOut(period_start=balance.period.start, period_end=balance.period.last_day,
-                             bought_minutes=balance.bought_minutes, used_minutes=balance.used_minutes,
-                             left_minutes=balance.left_minutes, state=balance.state)
     return OrgOut(name=org.name, timezone=org.timezone, go_live=org.started_on, plan=plan_out,
-                  next_change=next_change(plan_changes.next_change(org, now)), quota=quota_out,
-                  hours=hours_out)
+                  next_change=next_change(plan_changes.next_change(org, now)), quota=quota_of(quota),
+                  hours=hours_of(balance))
+
+
+def quota_of(quota) -> QuotaOut | None:
+    if quota is None:
+        return None
+    return QuotaOut(used=quota.used, limit=quota.limit, left=quota.left, month=quota.month,
+                    resets_at=utc(quota.resets_at))
+
+
+def hours_of(balance) -> HoursOut | None:
+    if balance is None:
+        return None
+    return HoursOut(period_start=balance.period.start, period_end=balance.period.last_day,
+                    bought_minutes=balance.bought_minutes, used_minutes=balance.used_minutes,
+                    left_minutes=balance.left_minutes, state=balance.state)
 
 
 # --- onboarding -------------------------------------------------------------------------------

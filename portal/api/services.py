@@ -1,13 +1,15 @@
-"""API rules: personal tokens (created, listed, revoked, checked) and filing a
-ticket once per Idempotency-Key. Plain values in, rows or DomainError out."""
+"""API rules: personal tokens (created, listed, revoked, checked), and filing a ticket (or an
+agent's reply or time) once per Idempotency-Key. Plain values in, rows or DomainError out."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..auth.models import User, utcnow
@@ -181,3 +183,48 @@ def _claim(user: User, key: str, fingerprint: str) -> str | Ticket | None:
         db.session.commit()
         return None
     raise RequestInProgress("A request with this Idempotency-Key is still running; retry in a moment.")
+
+
+# --- other POSTs once per Idempotency-Key (the agents' replies and time) --------------
+
+def once(user: User, key: str | None, fingerprint: str, kind: str,
+         make: Callable[[], tuple[int, int]]) -> tuple[int, bool]:
+    """Run ``make`` (it changes the session without committing and returns (ticket id, id of what
+    it made)) and commit, once per key: (id, replayed). The key is recorded in the same transaction
+    as what it made, as "kind:id", so a retry finds it and nothing is made twice; of two requests
+    with the same key at once, the second waits on the key's unique index and then replays."""
+    if not key:
+        _ticket_id, made = make()
+        db.session.commit()
+        return made, False
+    for _attempt in range(2):
+        found = _made_before(user, key, fingerprint, kind)
+        if found is not None:
+            return found, True
+        row = IdempotencyKey(user_id=user.id, key=key, request_hash=fingerprint, submission_key=f"{kind}:",
+                             created_at=utcnow())
+        db.session.add(row)
+        try:
+            db.session.flush()
+        except IntegrityError:  # the same key, just committed by another request: replay it
+            db.session.rollback()
+            continue
+        ticket_id, made = make()
+        row.ticket_id, row.submission_key = ticket_id, f"{kind}:{made}"
+        db.session.commit()
+        return made, False
+    raise RequestInProgress("A request with this Idempotency-Key is still running; retry in a moment.")
+
+
+def _made_before(user: User, key: str, fingerprint: str, kind: str) -> int | None:
+    db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key,
+                                                    IdempotencyKey.created_at < utcnow() - IDEMPOTENCY_WINDOW))
+    row = db.session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user.id,
+                                                         IdempotencyKey.key == key))
+    if row is None:
+        return None
+    made_kind, _, made = row.submission_key.partition(":")
+    if row.request_hash != fingerprint or made_kind != kind or not made.isdigit():
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request. "
+                                   "Use a new key for a new request.")
+    return int(made)

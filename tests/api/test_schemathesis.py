@@ -30,8 +30,9 @@ def test_schemathesis_finds_nothing(app):
     customer = gen_user(Role.CUSTOMER)
     ticket = gen_ticket(customer)
     headers = {"Authorization": f"Bearer {token_for(customer)}"}
-    # The organizations' endpoints are the admins': explored with an admin's token.
+    # The organizations' endpoints are the admins', the agent's side the agents': explored with their tokens.
     admin_headers = {"Authorization": f"Bearer {token_for(gen_user(Role.ADMIN))}"}
+    agent_headers = {"Authorization": f"Bearer {token_for(gen_user(Role.AGENT))}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _each_request_alone(app))
     operations, seen = 0, {}
     for result in schema.get_all_operations():
@@ -39,7 +40,8 @@ def test_schemathesis_finds_nothing(app):
         operations += 1
 
         # Valid requests, and requests that break the document (they must get a 4xx problem, never a 500).
-        caller = admin_headers if operation.path.startswith("/api/v1/organizations/") else headers
+        caller = admin_headers if operation.path.startswith("/api/v1/organizations/") else \
+            agent_headers if operation.path.startswith("/api/v1/agent/") else headers
         cases = st.one_of(operation.as_strategy(GenerationMode.POSITIVE, headers=caller),
                           operation.as_strategy(GenerationMode.NEGATIVE, headers=caller))
 
@@ -56,9 +58,14 @@ def test_schemathesis_finds_nothing(app):
             seen.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
 
         conforms()
-    assert operations == 15
+    assert operations == 22
     # The happy paths were reached, not only the refusals.
     assert 200 in seen["GET /api/v1/tickets/{reference}"] and 201 in seen["POST /api/v1/tickets/{reference}/replies"]
     assert 201 in seen["POST /api/v1/tickets/{reference}/priority-request"]
     assert 200 in seen["GET /api/v1/kb/search"] and 200 in seen["GET /api/v1/org"]
     assert 200 in seen["GET /api/v1/organizations/{org_id}/plans"]  # (a made-up plan key is a 422: no 201 here)
+    for operation in ("GET /api/v1/agent/tickets", "GET /api/v1/agent/tickets/{reference}",
+                      "PATCH /api/v1/agent/tickets/{reference}", "GET /api/v1/agent/organizations",
+                      "GET /api/v1/agent/organizations/{org_id}"):
+        assert 200 in seen[operation], (operation, seen[operation])
+    assert 201 in seen["POST /api/v1/agent/tickets/{reference}/messages"]

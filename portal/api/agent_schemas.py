@@ -35,6 +35,9 @@ class QueueQuery(_PageQuery):
     organization: int | None = Field(None, ge=1, le=MAX_ID, description="An organization's id.")
     assignee: str | None = Field(None, pattern=r"^(mine|none|[1-9][0-9]{0,9})$",
                                  description="mine, none (unassigned) or an agent's user id.")
+    team: str | None = Field(None, pattern=r"^(mine|all|none|[1-9][0-9]{0,9})$",
+                             description="mine (my teams' tickets, those of no team and mine; the default for an "
+                                         "agent in a team, else all), all, none (no team) or a team's id.")
     risk: Literal["at_risk", "breached"] | None = Field(None, description="Only tickets whose running SLA clock "
                                                                           "is at risk, or overdue.")
     q: str | None = Field(None, max_length=200, description="Words in the subject or description, or a reference.")

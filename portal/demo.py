@@ -53,7 +53,22 @@ def seed_demo(now: datetime | None = None) -> bool:
     _demo_analytics(now)
     _demo_email(now)
     _demo_teams(now)
+    _demo_phone_ticket(now)
     return True
+
+
+def _demo_phone_ticket(now: datetime) -> None:
+    """Ana phoned: Sam filed her ticket on her behalf, by phone (Acme's Standard plan includes it)."""
+    import secrets
+
+    from .tickets import services as tickets
+
+    tickets.file_ticket(services.user_by_email("customer@acme.example.com"), tickets.TicketDraft(
+        category="question", subject="How do we add a second warehouse?",
+        description="Ana phoned: Acme opens a warehouse in Leeds next month and asks how to set up its stock "
+                    "and its users without mixing them with London's.",
+        impact="low", urgency="medium", submission_key=secrets.token_hex(8), channel="phone"),
+        now=now - timedelta(hours=2), filed_by=services.user_by_email("agent@portal.example.com"))
 
 
 # key, name, name in Spanish, members; the shipped routing file's product areas name these keys.

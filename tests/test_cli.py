@@ -54,8 +54,11 @@ def test_seed_demo_loads_once_and_prints_the_accounts(runner, app, now):
     from portal.tickets.models import Ticket
 
     tickets = db.session.scalars(select(Ticket)).all()
-    assert len(tickets) == 20 and all(t.first_response_due for t in tickets)
+    assert len(tickets) == 21 and all(t.first_response_due for t in tickets)
     assert [t.subject for t in tickets if t.channel.value == "email"] == ["Labels print blank since this morning"]
+    [by_phone] = [t for t in tickets if t.channel.value == "phone"]  # Sam filed it for Ana, who phoned
+    assert (by_phone.requester.email, by_phone.filed_by.email) == ("customer@acme.example.com",
+                                                                   "agent@portal.example.com")
     assert sum(t.status.value == "closed" for t in tickets) == 14  # seven weeks of history, two a week
     # Acme evaluated Premium on a trial before going live, and moves to Premium next month.
     from portal.plans import history

@@ -4,7 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("agent", __name__, url_prefix="/agent")
 
-from . import audit_log, macros, models, routes  # noqa: E402,F401
+from . import audit_log, file_for, macros, models, routes  # noqa: E402,F401
 
 
 @bp.app_template_global()

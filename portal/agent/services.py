@@ -151,6 +151,16 @@ def agents() -> list[User]:
                                                       User.active.is_(True)).order_by(User.name)))
 
 
+def customers() -> list[User]:
+    """The active customers an agent may file a ticket for, by organization, then name."""
+    from ..auth.models import Organization
+
+    return list(db.session.scalars(
+        select(User).join(Organization, User.organization_id == Organization.id)
+        .where(User.role.in_([Role.CUSTOMER, Role.CUSTOMER_ADMIN]), User.active.is_(True))
+        .order_by(Organization.name, User.name, User.id).options(selectinload(User.organization))))
+
+
 def claim(ticket: Ticket, agent: User) -> None:
     """Take the ticket: assign it to oneself (and open it if new). Under the ticket's lock: of two
     agents claiming it at once, the second is told who has it."""

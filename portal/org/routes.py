@@ -14,6 +14,7 @@ from ..auth.models import Organization, Role, utcnow
 from ..errors import DomainError
 from ..extensions import db, parse_id
 from ..plans import history, hours, services
+from ..plans.catalog import channel_hours
 from ..tickets import billing
 from . import bp
 from .forms import TIME_KIND_LABELS, DomainForm, GoLiveForm, PlanChangeForm
@@ -84,8 +85,9 @@ def _page(organization: Organization, own: bool = False, change_form=None, go_li
     if staff:
         time_form = time_form or {"kind": "video_call", "minutes": "", "worked_on": "", "note": ""}
         time_preview = preview_time(organization, time_form, today)
+    channels = [(c, *channel_hours(plan, c, organization.timezone)) for c in plan.spec.channels] if plan else []
     return render_template(
-        "org/page.html", organization=organization, plan=plan, entry=entry, calendar=calendar,
+        "org/page.html", organization=organization, plan=plan, entry=entry, calendar=calendar, channel_hours=channels,
         closed_days=closed_days, quota=services.quota(organization, now), balance=balance,
         ledger_since=ledger_entry.starts_on if ledger_entry else organization.started_on,
         next_change=history.next_change(organization, now), plan_name=history.plan_name,

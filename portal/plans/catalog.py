@@ -430,6 +430,19 @@ def channel_opens_at(plan: Plan, channel: str, organization_timezone: str, now: 
     return channel_calendar(plan, channel, organization_timezone).next_open(now)
 
 
+def channel_hours(plan: Plan, channel: str, organization_timezone: str = "UTC") -> tuple[str, BusinessCalendar | None]:
+    """When the plan's channel (a plan channel, or a ticket channel) is open, for the pages:
+    ("always", None): the portal's form and the API, or hours of "always" (its own or the calendar's);
+    ("own", its ``channel_hours``); ("support_hours", the plan's calendar)."""
+    needed = TICKET_CHANNELS.get(channel, channel)
+    if needed is None or needed == "web":
+        return "always", None
+    texts = plan.spec.channel_hours.get(needed)
+    if texts == ["always"] or (not texts and plan.spec.calendar.hours == ["always"]):
+        return "always", None
+    return ("own" if texts else "support_hours"), channel_calendar(plan, channel, organization_timezone)
+
+
 def load_plans(path: Path | str | None = None) -> dict[str, Plan]:
     """Read and validate a plans file; raises PlansError naming each problem's plan and field."""
     path = Path(path) if path else DEFAULT_FILE

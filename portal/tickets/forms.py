@@ -39,6 +39,20 @@ class NewTicketForm(FlaskForm):
     files = MultipleFileField(_l("Attachments"))
 
 
+# The channels an agent files through for a customer (services.ON_BEHALF_CHANNELS), phone first.
+CHANNEL_CHOICES = [
+    SelectChoice("phone", _l("Phone call")), SelectChoice("chat", _l("Chat")), SelectChoice("visit", _l("On-site visit")),
+    SelectChoice("email", _l("Email")), SelectChoice("web", _l("Web portal (typed for them)")),
+]
+
+
+class OnBehalfForm(NewTicketForm):
+    """The customer's form, filed by an agent: who the ticket is for and how they reached us."""
+    requester = SelectField(_l("Customer"), choices=[], validate_choice=False)
+    channel = SelectField(_l("How they reached you"), choices=CHANNEL_CHOICES, validate_choice=False,
+                          default="phone")
+
+
 class PriorityRequestForm(FlaskForm):
     priority = SelectField(_l("Priority you ask for"), validate_choice=False, choices=[])
     reason = TextAreaField(_l("Why does the ticket need it?"), render_kw={"rows": 3, "maxlength": 2000})

@@ -78,16 +78,8 @@ def new():
             form.severity.data = saved.priority_override  # a severity plan's level is kept there (save_draft)
     errors, kept_names, status = {}, [], 422
     if form.validate_on_submit():
-        draft = services.TicketDraft(
-            category=form.category.data, subject=form.subject.data or "", description=form.description.data or "",
-            impact=form.impact.data, urgency=form.urgency.data, submission_key=form.draft_key.data or "",
-            priority_override=form.priority_override.data or None,
-            severity=form.severity.data or None, severity_confirmed=bool(form.severity_confirmed.data),
-            steps_to_reproduce=form.steps_to_reproduce.data, affected_account=form.affected_account.data,
-            lang=str(get_locale() or "en"), area=form.area.data or None,
-        )
-        kept = attachments.stashed(current_user.id, draft.submission_key, request.form.getlist("keep_file"))
-        files = kept + _uploads(form.files)
+        draft = draft_from(form, str(get_locale() or "en"))
+        files = files_of(form, draft)
         try:
             ticket = services.file_ticket(current_user, draft, files)
         except DomainError as exc:
@@ -117,7 +109,7 @@ def new():
     elif request.method == "POST":
         errors = {"form": _("The form expired. Your text is still here: send it again.")}
         form.draft_key.data = form.draft_key.data or secrets.token_urlsafe(24)
-    computed = _computed_priority(form.impact.data, form.urgency.data)
+    computed = computed_priority(form.impact.data, form.urgency.data)
     plan = plan_services.plan_for(current_user.organization)
     suggestions = _suggest(form.subject.data, form.description.data) if request.method == "POST" else None
     max_files, max_bytes = limits()
@@ -128,6 +120,31 @@ def new():
         scheme=services.priority_scheme(plan), requires=services.technical_issue_requires(plan),
         areas=teams.areas_for(plan.key if plan is not None else None), lang=str(get_locale() or "en"),
     ), status if errors else 200
+
+
+def draft_from(form: NewTicketForm, lang: str, **fields) -> services.TicketDraft:
+    """The draft a new-ticket form (the customer's, or the agent's for them) was filled in with."""
+    return services.TicketDraft(
+        category=form.category.data, subject=form.subject.data or "", description=form.description.data or "",
+        impact=form.impact.data, urgency=form.urgency.data, submission_key=form.draft_key.data or "",
+        priority_override=form.priority_override.data or None,
+        severity=form.severity.data or None, severity_confirmed=bool(form.severity_confirmed.data),
+        steps_to_reproduce=form.steps_to_reproduce.data, affected_account=form.affected_account.data,
+        lang=lang, area=form.area.data or None, **fields,
+    )
+
+
+def files_of(form: NewTicketForm, draft: services.TicketDraft) -> list[Upload]:
+    """The files kept from an earlier try of the form (still ticked) and those just chosen."""
+    kept = attachments.stashed(current_user.id, draft.submission_key, request.form.getlist("keep_file"))
+    return kept + _uploads(form.files)
+
+
+def computed_priority(impact, urgency):
+    try:
+        return services.compute_priority(impact, urgency)
+    except ValueError:
+        return None
 
 
 def _used_up(organization) -> str | None:
@@ -146,18 +163,11 @@ def discard_draft():
     return redirect(url_for("tickets.new"))
 
 
-def _computed_priority(impact, urgency):
-    try:
-        return services.compute_priority(impact, urgency)
-    except ValueError:
-        return None
-
-
 @bp.get("/priority")
 @login_required
 def priority():
     """The live priority as the customer picks impact and urgency (an htmx fragment)."""
-    computed = _computed_priority(request.args.get("impact"), request.args.get("urgency"))
+    computed = computed_priority(request.args.get("impact"), request.args.get("urgency"))
     return render_page_or_fragment("tickets/_priority.html", "tickets/_priority.html", computed=computed)
 
 

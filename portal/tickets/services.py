@@ -15,7 +15,7 @@ from ..extensions import db, insert_for_dialect
 from ..kb.content import SLUG_LENGTH
 from ..plans import services as plan_services
 from ..plans import hours, sla
-from ..plans.catalog import TECHNICAL_FIELDS, PrioritySpec, includes_channel
+from ..plans.catalog import TECHNICAL_FIELDS, Plan, PrioritySpec, channel_open, channel_opens_at, includes_channel
 from ..teams import services as teams
 from ..teams.models import Team
 from . import ledger, meanwhile, notify
@@ -258,14 +258,43 @@ def channel_not_in_plan(organization, plan, channel: str) -> ChannelNotInPlan | 
                                channels=", ".join(plan.spec.channels), channel=channel), "channel")
 
 
+def _on_behalf_refusal(user: User | None, channel: str) -> DomainError | None:
+    """A requester who is not an active customer of an organization, or a channel agents do not file through."""
+    if user is None or not user.role.is_customer or user.organization_id is None or not user.active:
+        return DomainError(_l("Choose an active customer of an organization as the requester."), "requester")
+    if channel not in {c.value for c in ON_BEHALF_CHANNELS}:
+        return DomainError(_l("Choose how the customer reached you: phone, chat, visit, email or web."), "channel")
+    return None
+
+
 def _check_on_behalf(user: User, draft: TicketDraft, filed_by: User) -> None:
     if not can_work_tickets(filed_by):
         raise DomainError(_l("Only agents file tickets on a customer's behalf."))
-    if not user.role.is_customer or user.organization_id is None or not user.active:
-        raise DomainError(_l("Choose an active customer of an organization as the requester."), "requester")
-    if draft.channel not in {c.value for c in ON_BEHALF_CHANNELS}:
-        raise DomainError(_l("Choose how the customer reached you: phone, chat, visit, email or web."), "channel")
+    if refusal := _on_behalf_refusal(user, draft.channel):
+        raise refusal
     draft.on_behalf = True
+
+
+@dataclass(frozen=True)
+class OnBehalfNotice:
+    """What the agent's form says before filing for a customer through a channel: why it would
+    be refused, or that the channel is outside the plan's hours now (the ticket is filed anyway)."""
+    plan: Plan | None = None
+    refusal: DomainError | None = None  # the requester, the channel, the plan, the quota or the hours
+    opens_at: datetime | None = None  # the channel is closed now and opens then (naive UTC)
+
+
+def on_behalf_notice(user: User | None, channel: str, now: datetime) -> OnBehalfNotice:
+    """The checks ``file_ticket(..., filed_by=agent)`` makes that do not depend on the fields, without
+    writing; and whether ``channel`` is inside its hours on the customer's plan at ``now``."""
+    if refusal := _on_behalf_refusal(user, channel):
+        return OnBehalfNotice(refusal=refusal)
+    organization = user.organization
+    plan = plan_services.plan_for(organization, now)
+    refusal = channel_not_in_plan(organization, plan, channel) or filing_refusal(user, now)
+    if refusal is not None or plan is None or channel_open(plan, channel, organization.timezone, now):
+        return OnBehalfNotice(plan, refusal)
+    return OnBehalfNotice(plan, opens_at=channel_opens_at(plan, channel, organization.timezone, now))
 
 
 def file_ticket(user: User, draft: TicketDraft, files: list = (), now: datetime | None = None,

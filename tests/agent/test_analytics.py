@@ -199,7 +199,7 @@ def test_tickets_by_channel_per_week_on_the_page_and_in_csv(app, client, auth, n
     page = client.get("/agent/analytics?days=30").get_data(as_text=True)
     section = re.search(r'aria-labelledby="channels-title".*?</section>', page, re.S).group(0)
     assert "Tickets by channel" in section and '<svg class="chart"' in section
-    assert f"<tr><td>{this_monday}</td><td>1</td><td>2</td><td>1</td></tr>" in section
+    assert f"<tr><td>{this_monday}</td><td>1</td><td>2</td><td>1</td><td>0</td><td>0</td><td>0</td></tr>" in section
     assert f"<title>Email, {this_monday}: 2</title>" in section and f"<title>API, {this_monday}: 1</title>" in section
     assert 'href="/agent/analytics/channels.csv?days=30"' in section
     rows = list(csv.reader(io.StringIO(client.get("/agent/analytics/channels.csv?days=30").get_data(as_text=True))))

@@ -77,3 +77,14 @@ def demo_phone(browser, live_app, page_errors, now):
     page.on("pageerror", lambda exc: page_errors.append(str(exc)))
     yield page
     phone.close()
+
+
+def sign_in(page, live_server, email, password="portal-demo"):
+    """Sign in on the live server's page (the demo's password by default)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".flash")).to_contain_text("Welcome back")

@@ -50,6 +50,8 @@ def _done(organization, message: str):
 
 def _refused(organization, key: str, typed: dict, exc: DomainError, default: str):
     db.session.rollback()
+    if exc.field == "status":  # held or cancelled meanwhile: the visit has left the list its form was in
+        flash(exc.message, "error")
     return _page(organization, visit_forms={key: (typed, {exc.field or default: exc.message})}, status=422)
 
 

@@ -54,6 +54,7 @@ def seed_demo(now: datetime | None = None) -> bool:
     _demo_email(now)
     _demo_teams(now)
     _demo_phone_ticket(now)
+    _demo_visits(now)
     return True
 
 
@@ -69,6 +70,24 @@ def _demo_phone_ticket(now: datetime) -> None:
                     "and its users without mixing them with London's.",
         impact="low", urgency="medium", submission_key=secrets.token_hex(8), channel="phone"),
         now=now - timedelta(hours=2), filed_by=services.user_by_email("agent@portal.example.com"))
+
+
+def _demo_visits(now: datetime) -> None:
+    """Nubes' plan (Premium) includes two visit days a week: Sam visits on the first working day after
+    today that is no Madrid holiday of his."""
+    from . import audit
+    from .onboarding import availability
+    from .plans.services import local_day
+    from .visits import services as visits
+
+    nubes = services.organization_by_name("Nubes y Datos S.L.")
+    sam = services.user_by_email("agent@portal.example.com")
+    day = local_day(nubes, now) + timedelta(days=1)
+    while day.weekday() >= 5 or availability.unavailable(sam.id, day):
+        day += timedelta(days=1)
+    visits.schedule_visit(nubes, services.user_by_email("admin@portal.example.com"), day, sam,
+                          "Calle de Alcalá 42, 28014 Madrid", "Go through the warehouse module with the stock team; "
+                          "set up the first inventory count.", now, origin=audit.CLI)
 
 
 # key, name, name in Spanish, members; the shipped routing file's product areas name these keys.

@@ -162,8 +162,15 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(make_app):
-    app = make_app()
+def app_settings() -> dict:
+    """Settings ``app`` runs with on top of the tests' own: a test folder's conftest overrides this
+    fixture to serve, e.g., its own plans file ({"PLANS_FILE": ...})."""
+    return {}
+
+
+@pytest.fixture
+def app(make_app, app_settings):
+    app = make_app(**app_settings)
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app

@@ -59,6 +59,10 @@ ACTIONS = {
     "ticket.file_for": _l("Ticket filed for a customer"),
     "ticket.update": _l("Ticket changed"),
     "time.log": _l("Time logged"),
+    "visit.schedule": _l("On-site visit scheduled"),
+    "visit.reschedule": _l("On-site visit moved"),
+    "visit.cancel": _l("On-site visit cancelled"),
+    "visit.held": _l("On-site visit held"),
 }
 
 

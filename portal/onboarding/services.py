@@ -17,7 +17,9 @@ from .. import audit
 from ..auth.models import Organization, Role, User, utcnow
 from ..errors import DomainError, lazy_gettext as _l, lazy_number
 from ..extensions import db
+from ..plans import hours
 from ..plans import services as plan_services
+from ..plans.models import TimeEntry
 from . import availability, notify
 from . import slots as slot_service
 from .models import AvailabilityRule, DayOff, ExpertProfile, OnboardingSession, ProgramFeedback, SessionStatus
@@ -384,11 +386,32 @@ def record_outcome(session: OnboardingSession, expert: User, status: str, notes:
     session.notes = (notes or "").strip()[:8000] or None
     session.follow_up = "\n".join(dict.fromkeys(slugs)) or None
     session.updated_at = now or utcnow()
+    _log_session_time(session, expert, session.updated_at)
     if first_outcome and session.week is not None and feedback_for(session.organization) is None:
         done = (SessionStatus.HELD.value, SessionStatus.MISSED.value)
         if all(w.session is not None and w.session.status in done for w in program(session.organization).weeks):
             notify.ask_feedback(session)  # that was the program's last session
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a second tab marked it held at the same moment: its time entry stands
+        db.session.rollback()
+        raise DomainError(_l("This session's outcome was just recorded."), "status") from None
+
+
+def _log_session_time(session: OnboardingSession, expert: User, now: datetime) -> None:
+    """A held session is time of kind "onboarding" in the hours ledger, logged once (billed only where the
+    plan's billable_kinds count onboarding); re-marked missed, that entry goes: no time was spent."""
+    logged = db.session.scalar(select(TimeEntry).where(TimeEntry.onboarding_session_id == session.id))
+    if session.status == SessionStatus.HELD.value and logged is None:
+        organization = session.organization
+        minutes = int((session.ends_at - session.starts_at).total_seconds() // 60)
+        hours.log_organization_time(organization, expert, "onboarding", minutes,
+                                    plan_services.local_day(organization, session.starts_at),
+                                    area_of(session).name if area_of(session) else session.feature_area,
+                                    plan_services.local_day(organization, now), onboarding_session_id=session.id,
+                                    commit=False)
+    elif session.status != SessionStatus.HELD.value and logged is not None:
+        db.session.delete(logged)
 
 
 def rate_session(session: OnboardingSession, user: User, rating) -> None:

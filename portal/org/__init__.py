@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("org", __name__)
 
-from . import routes, time_routes  # noqa: E402,F401
+from . import routes, time_routes, visit_routes  # noqa: E402,F401

@@ -16,6 +16,7 @@ from ..extensions import db, parse_id
 from ..plans import history, hours, services
 from ..plans.catalog import channel_hours
 from ..tickets import billing
+from ..visits import services as visits
 from . import bp
 from .forms import TIME_KIND_LABELS, DomainForm, GoLiveForm, PlanChangeForm
 
@@ -58,7 +59,7 @@ def page(org_id=None):
 
 
 def _page(organization: Organization, own: bool = False, change_form=None, go_live_form=None, domain_form=None,
-          status: int = 200, time_form=None, time_errors=None):
+          status: int = 200, time_form=None, time_errors=None, visit_forms=None):
     now = utcnow()
     entry = services.entry_in_force(organization, now)
     plan = services.get_plan(entry.plan) if entry else None
@@ -95,8 +96,18 @@ def _page(organization: Organization, own: bool = False, change_form=None, go_li
         go_live_form=go_live_form, own=own, today=today,
         domains=organization.domains if _sees_domains() else None, domain_form=domain_form,
         time_kinds=TIME_KIND_LABELS, time_form=time_form if staff else None, time_errors=time_errors or {},
-        time_preview=time_preview,
+        time_preview=time_preview, **visits_section(organization, staff, today, visit_forms),
     ), status
+
+
+def visits_section(organization: Organization, staff: bool, today: date, forms: dict | None = None) -> dict:
+    """What templates/visits/_visits.html shows: the visits, and for staff the forms. ``forms`` maps a
+    form's key ("schedule", or "held-<id>", "move-<id>") to (typed values, errors by field)."""
+    upcoming, past = visits.visits_of(organization)
+    shown = bool(upcoming or past) or visits.offers_visits(organization, today)
+    return {"visits_shown": shown, "upcoming_visits": upcoming, "past_visits": past, "visit_staff": staff,
+            "consultants": visits.consultants() if staff and shown else [], "visit_forms": forms or {},
+            "visit_days": visits.days_per_week(organization, today)}
 
 
 def preview_time(organization: Organization, typed: dict, today: date) -> dict | None:

@@ -284,10 +284,14 @@ NOTE_LENGTH = 1000
 
 def log_organization_time(organization: Organization, agent: User, kind: str, minutes: int | str | None,
                           worked_on: date | None, note: str | None, today: date, escalated: bool = False,
-                          bug: bool = False, origin: audit.Origin | None = None) -> TimeEntry:
+                          bug: bool = False, origin: audit.Origin | None = None, *, visit_id: int | None = None,
+                          onboarding_session_id: int | None = None, commit: bool = True) -> TimeEntry:
     """Staff log time spent with an organization without a ticket: a call, a video call, a visit, an
     onboarding or guided setup session. It is a query of its own, billed by the same rules as a ticket
-    (minimums, development, our bugs) when the plan counts its kind. ``today`` is the organization's day."""
+    (minimums, development, our bugs) when the plan counts its kind. ``today`` is the organization's day.
+
+    ``visit_id`` / ``onboarding_session_id`` tie the entry to the visit or session it was spent on (the
+    database keeps one entry each); with ``commit=False`` the caller commits it with its own change."""
     if agent.role not in (Role.AGENT, Role.ADMIN):
         raise DomainError(_l("Only agents log time."))
     if kind not in ORGANIZATION_KINDS:
@@ -296,13 +300,15 @@ def log_organization_time(organization: Organization, agent: User, kind: str, mi
     minutes = check_time(minutes, worked_on, None, today)
     entry = TimeEntry(organization_id=organization.id, agent_id=agent.id, kind=kind, minutes=minutes,
                       worked_on=worked_on, note=(note or "").strip()[:NOTE_LENGTH] or None,
-                      escalated_to_development=bool(escalated), caused_by_bug=bool(bug))
+                      escalated_to_development=bool(escalated), caused_by_bug=bool(bug), visit_id=visit_id,
+                      onboarding_session_id=onboarding_session_id)
     db.session.add(entry)
     audit.record("time.log", origin, target=("organization", organization.id, organization.name),
                  organization_id=organization.id,
                  detail={"kind": kind, "minutes": minutes, "on": worked_on.isoformat(),
                          "escalated": bool(escalated), "bug": bool(bug)})
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return entry
 
 

@@ -37,7 +37,7 @@ class TimeEntry(db.Model):
     escalated_to_development: Mapped[bool] = mapped_column(default=False, server_default=false())
     caused_by_bug: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The visit or onboarding session it was logged for: at most one entry each.
-    visit_id: Mapped[int | None] = mapped_column(unique=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="SET NULL"), unique=True)
     onboarding_session_id: Mapped[int | None] = mapped_column(
         ForeignKey("onboarding_sessions.id", ondelete="SET NULL"), unique=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)

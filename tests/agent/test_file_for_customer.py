@@ -230,7 +230,7 @@ def test_the_organization_page_lists_the_channels_with_their_hours(app, customer
         items = [re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li>(.*?)</li>", channels)]
         if org is premium:  # around the clock
             assert items == ["Web portal: always open", "Email: always open", "Phone: always open",
-                             "Account manager: always open"]
+                             "Account manager: always open", "On-site visits: 2 visit days a week"]
         else:
             assert items == ["Web portal: always open",
                              "Email: in support hours: Mon–Fri 08:00–17:00 (Europe/Madrid)",

@@ -284,10 +284,11 @@ NOTE_LENGTH = 1000
 
 def log_organization_time(organization: Organization, agent: User, kind: str, minutes: int | str | None,
                           worked_on: date | None, note: str | None, today: date, escalated: bool = False,
-                          bug: bool = False, origin: audit.Origin | None = None) -> TimeEntry:
+                          bug: bool = False, origin: audit.Origin | None = None, commit: bool = True) -> TimeEntry:
     """Staff log time spent with an organization without a ticket: a call, a video call, a visit, an
     onboarding or guided setup session. It is a query of its own, billed by the same rules as a ticket
-    (minimums, development, our bugs) when the plan counts its kind. ``today`` is the organization's day."""
+    (minimums, development, our bugs) when the plan counts its kind. ``today`` is the organization's day.
+    ``commit=False`` leaves the commit to the caller (the API records its Idempotency-Key with it)."""
     if agent.role not in (Role.AGENT, Role.ADMIN):
         raise DomainError(_l("Only agents log time."))
     if kind not in ORGANIZATION_KINDS:
@@ -302,7 +303,10 @@ def log_organization_time(organization: Organization, agent: User, kind: str, mi
                  organization_id=organization.id,
                  detail={"kind": kind, "minutes": minutes, "on": worked_on.isoformat(),
                          "escalated": bool(escalated), "bug": bool(bug)})
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()  # the id, for the caller
     return entry
 
 

@@ -7,10 +7,10 @@ Concurrency: GET of a ticket answers an ETag (its last history entry and message
 page calls ``seen``); a PATCH or a reply sent with ``If-Match`` is refused with 412 when someone else
 changed the same thing, or wrote, since (portal.tickets.meanwhile). Without If-Match it is made.
 
-Still to come, one handler each here, on the services being written beside this one:
-``GET /agent/teams`` (and a ``team`` field in QueueQuery and TicketChangeIn, one entry in
-portal.tickets.changes.APPLY), ``POST /agent/tickets`` (filing on behalf of a customer, through
-``_once`` like the replies) and ``POST /agent/time`` (time without a ticket, like ``log_time``).
+Teams: ``GET /agent/teams`` lists them, the queue filters by ``team`` and PATCH moves a ticket
+(portal.tickets.changes). ``POST /agent/tickets`` files for a customer (through
+portal.tickets.services.file_ticket with ``filed_by``) and ``POST /agent/organizations/{id}/time``
+logs time without a ticket (portal.plans.hours), both once per Idempotency-Key like the replies.
 """
 
 from __future__ import annotations
@@ -26,20 +26,23 @@ from sqlalchemy import select
 
 from .. import audit
 from ..agent import services as agent_services
-from ..auth.models import Organization, utcnow
+from ..auth.models import Organization, User, utcnow
 from ..errors import DomainError
 from ..extensions import MAX_ID, db
+from ..plans import hours
+from ..plans import services as plan_services
+from ..plans.models import TimeEntry
+from ..teams import services as teams
 from ..tickets import billing, changes
 from ..tickets import services as tickets
 from ..tickets.meanwhile import ChangedMeanwhile, Seen, seen
-from ..plans.models import TimeEntry
 from ..tickets.models import Message, Ticket
 from . import agent_serialize, bp, serialize, services, spec
-from .agent_schemas import (AgentMessageIn, AgentOrgOut, AgentTicketDetail, ChangedOut, IfMatchHeaders,
-                            MessageHeaders, OrgListQuery, OrgSummaryPage, QueuePage, QueueQuery, TicketChangeIn,
-                            TimeIn, TimeLoggedOut)
+from .agent_schemas import (AgentMessageIn, AgentOrgOut, AgentTicketDetail, AgentTicketIn, ChangedOut,
+                            IfMatchHeaders, MessageHeaders, OrgListQuery, OrgSummaryPage, OrgTimeIn, OrgTimeLoggedOut,
+                            QueuePage, QueueQuery, TeamList, TicketChangeIn, TimeIn, TimeLoggedOut)
 from .problems import Problem, field_errors
-from .routes import TOKEN, _errors, _invalid, api_user
+from .routes import TOKEN, _errors, _invalid, api_user, file_ticket, ticket_draft
 from .schemas import EventOut, IdempotencyHeaders, MessageOut, utc
 
 agent_bp = Blueprint("agent", __name__, url_prefix="/agent")
@@ -52,6 +55,7 @@ TAGS = [Tag(name="Agents", description=(
 # The API's names -> the services' (and back, for the field errors).
 CHANGE_FIELDS = {"evaluation": "feature_state"}
 API_NAMES = {service: api for api, service in CHANGE_FIELDS.items()}
+NULLABLE = {"assignee", "team"}  # null means "nobody", "no team"
 ETAG = re.compile(r'\s*(?:W/)?"(\d{1,10})\.(\d{1,10})"\s*')
 
 
@@ -125,9 +129,10 @@ def _stale(exc: ChangedMeanwhile) -> Problem:
                    messages=[serialize.message(m).model_dump(mode="json") for m in exc.changes.messages])
 
 
-def _once(kind: str, ticket: Ticket, body, key: str | None, make) -> tuple[int, dict[str, str]]:
-    """``make`` once per Idempotency-Key: the id of what it made, and the answer's headers."""
-    fingerprint = hashlib.sha256(f"{kind} {ticket.reference} {body.model_dump_json()}".encode()).hexdigest()
+def _once(kind: str, target: str, body, key: str | None, make) -> tuple[int, dict[str, str]]:
+    """``make`` once per Idempotency-Key: the id of what it made (for ``target``, a ticket's reference
+    or an organization), and the answer's headers."""
+    fingerprint = hashlib.sha256(f"{kind} {target} {body.model_dump_json()}".encode()).hexdigest()
     try:
         made, replayed = services.once(api_user(), key, fingerprint, kind, make)
     except services.IdempotencyKeyReused as exc:
@@ -195,18 +200,19 @@ def ticket(reference: str):
 @spec.validate(resp=Response(HTTP_200=ChangedOut, **_errors(400, 401, 404, 412, 422, 429)), tags=TAGS,
                security=TOKEN)
 def change(reference: str, json: TicketChangeIn, headers: IfMatchHeaders):
-    """Change status, priority, category, evaluation and assignee, any of them at once.
+    """Change status, priority, category, evaluation, team and assignee, any of them at once.
 
     All are made in one transaction, or none: each refusal is a field of one 422 problem (a new
     priority needs a reason; a ticket nobody answered cannot be solved). With If-Match, a change
     to something another agent changed since that GET is a 412 of type changed-meanwhile that
-    lists what they did; changes to other things do not stand in the way."""
+    lists what they did; changes to other things do not stand in the way. The team is an id of
+    GET /agent/teams (null: no team); an assignee is one of the ticket's team."""
     found, agent = _ticket(reference), api_user()
     wanted = {CHANGE_FIELDS.get(name, name): getattr(json, name) for name in json.model_fields_set
-              if name != "reason" and (getattr(json, name) is not None or name == "assignee")}
+              if name != "reason" and (getattr(json, name) is not None or name in NULLABLE)}
     if not wanted:
         raise Problem(422, "Say what to change.", "validation-error", errors=field_errors(
-            {"body": "Send at least one of status, priority, category, evaluation or assignee."}))
+            {"body": "Send at least one of status, priority, category, evaluation, team or assignee."}))
     try:
         applied = changes.apply(found, agent, wanted, json.reason, _seen(headers.if_match), _origin())
     except ChangedMeanwhile as exc:
@@ -237,7 +243,7 @@ def add_message(reference: str, json: AgentMessageIn, headers: MessageHeaders):
                                 seen=shown)
         return found.id, message.id
 
-    message_id, answer_headers = _once("message", found, json, headers.idempotency_key, make)
+    message_id, answer_headers = _once("message", found.reference, json, headers.idempotency_key, make)
     return serialize.message(db.session.get(Message, message_id)), 201, {**answer_headers, **etag(found)}
 
 
@@ -259,10 +265,43 @@ def log_time(reference: str, json: TimeIn, headers: IdempotencyHeaders):
                      detail={"minutes": entry.minutes, "worked_on": entry.worked_on.isoformat()})
         return found.id, entry.id
 
-    entry_id, answer_headers = _once("time", found, json, headers.idempotency_key, make)
+    entry_id, answer_headers = _once("time", found.reference, json, headers.idempotency_key, make)
     return TimeLoggedOut(entry=agent_serialize.time_entry(db.session.get(TimeEntry, entry_id)),
                          time=agent_serialize.ticket_time(found),
                          hours=serialize.hours_of(billing.balance(found.organization))), 201, answer_headers
+
+
+@agent_bp.post("/tickets")
+@spec.validate(resp=Response(HTTP_201=AgentTicketDetail, **_errors(400, 401, 404, 409, 422, 429)), tags=TAGS,
+               security=TOKEN)
+def file_for(json: AgentTicketIn, headers: IdempotencyHeaders):
+    """File a ticket on a customer's behalf (they phoned, chatted, were visited or wrote).
+
+    Their plan, quota, hours and SLA apply as if they had filed, and they get the usual
+    acknowledgement; the channel is recorded. A requester who is not an active customer of an
+    organization, or a channel their plan does not include, is a 422 problem naming the field;
+    the plan's limits are 409s as for a customer's POST /tickets. With an Idempotency-Key a
+    retry returns the same ticket."""
+    agent = api_user()
+    requester = db.session.get(User, json.requester)
+    if requester is None:
+        raise Problem(422, "No such customer.", "validation-error",
+                      errors=field_errors({"requester": "Choose an active customer of an organization."}))
+    draft = ticket_draft(json, requester.locale or "en", json.channel, area=json.area)
+    fingerprint = hashlib.sha256(f"file-for {json.model_dump_json()}".encode()).hexdigest()
+    ticket, answer_headers = file_ticket(requester, draft, headers.idempotency_key, fingerprint, filed_by=agent,
+                                         endpoint="api.agent.ticket")
+    return agent_serialize.ticket_detail(ticket, agent), 201, {**answer_headers, **etag(ticket)}
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+@agent_bp.get("/teams")
+@spec.validate(resp=Response(HTTP_200=TeamList, **_errors(401, 404, 429)), tags=TAGS, security=TOKEN)
+def team_list():
+    """The teams (functional areas) tickets are routed to, by name, with their members: the ids
+    the queue's team filter and a change of team take."""
+    return TeamList(items=[agent_serialize.team(t) for t in teams.all_teams()])
 
 
 # --- organizations ------------------------------------------------------------------------------
@@ -284,12 +323,40 @@ def organizations(query: OrgListQuery):
                           next=_next_page("api.agent.organizations", cursor))
 
 
+def _organization(org_id: int) -> Organization:
+    found = db.session.get(Organization, org_id)
+    if found is None:
+        raise Problem(404, f"No organization {org_id}.")
+    return found
+
+
 @agent_bp.get(f"/organizations/<int(max={MAX_ID}):org_id>")  # the maximum, written out for the OpenAPI document
 @spec.validate(resp=Response(HTTP_200=AgentOrgOut, **_errors(401, 404, 429)), tags=TAGS, security=TOKEN)
 def organization(org_id: int):
     """One organization: its plan in force and what changes next, targets, support hours, quota,
     hours balance, mail domains and open tickets."""
-    found = db.session.get(Organization, org_id)
-    if found is None:
-        raise Problem(404, f"No organization {org_id}.")
-    return agent_serialize.organization(found, utcnow())
+    return agent_serialize.organization(_organization(org_id), utcnow())
+
+
+@agent_bp.post(f"/organizations/<int(max={MAX_ID}):org_id>/time")
+@spec.validate(resp=Response(HTTP_201=OrgTimeLoggedOut, **_errors(400, 401, 404, 409, 422, 429)), tags=TAGS,
+               security=TOKEN)
+def log_organization_time(org_id: int, json: OrgTimeIn, headers: IdempotencyHeaders):
+    """Log time spent with an organization without a ticket: a call, a video call, a visit, an
+    onboarding or guided setup session.
+
+    The plan's billing rules apply as to a ticket's time (minimums, development, our bugs), to
+    the kinds the plan bills: the answer gives what this entry bills and the hours left. With an
+    Idempotency-Key a retry logs nothing."""
+    found, agent = _organization(org_id), api_user()
+
+    def make():
+        entry = hours.log_organization_time(found, agent, json.kind, json.minutes, json.worked_on, json.note,
+                                            plan_services.local_day(found), escalated=json.escalated_to_development,
+                                            bug=json.caused_by_bug, origin=_origin(), commit=False)
+        db.session.flush()  # its id, recorded with the Idempotency-Key
+        return None, entry.id
+
+    entry_id, answer_headers = _once("organization-time", f"organization {found.id}", json,
+                                     headers.idempotency_key, make)
+    return agent_serialize.organization_time(db.session.get(TimeEntry, entry_id), found), 201, answer_headers

@@ -9,14 +9,16 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..extensions import MAX_ID
-from ..plans.hours import MAX_ENTRY_MINUTES
+from ..plans.hours import MAX_ENTRY_MINUTES, NOTE_LENGTH
 from ..tickets.services import REPLY_MAX
 from .schemas import (AttachmentOut, Category, EventOut, HoursOut, IdempotencyHeaders, MessageOut, OrgOut,
-                      Priority, PriorityRequestOut, QuotaOut, SlaClock, TicketOut, _In)
+                      Priority, PriorityRequestOut, QuotaOut, SlaClock, TicketIn, TicketOut, _In)
 
 Evaluation = Literal["under_review", "planned", "declined", "shipped"]
 StaffStatus = Literal["open", "waiting_on_customer", "solved", "closed"]
 QueueStatus = Literal["active", "all", "new", "open", "waiting_on_customer", "solved", "closed"]
+OnBehalfChannel = Literal["phone", "chat", "visit", "email", "web"]  # portal.tickets.services.ON_BEHALF_CHANNELS
+TimeKind = Literal["call", "video_call", "visit", "onboarding", "guided_setup"]  # portal.plans.hours.ORGANIZATION_KINDS
 PAGE_MAX = 100
 
 
@@ -54,7 +56,19 @@ class OrganizationRef(BaseModel):
     name: str
 
 
-class QueueTicketOut(TicketOut):
+class TeamRef(BaseModel):
+    id: int
+    key: str = Field(description="What the routing file names.")
+    name: str
+
+
+class _Routed(BaseModel):
+    team: TeamRef | None = Field(description="The team (functional area) the ticket belongs to; null: every agent's.")
+    area: str | None = Field(description="The product area the customer chose when filing (a key of the routing "
+                                         "file); null when they were not sure, or none was offered.")
+
+
+class QueueTicketOut(TicketOut, _Routed):
     organization: OrganizationRef
     requester: PersonOut
     assignee: PersonOut | None
@@ -90,7 +104,7 @@ class TicketTimeOut(BaseModel):
     caused_by_bug: bool = Field(description="Time on a ticket caused by our bug is not billed, when the plan says so.")
 
 
-class AgentTicketDetail(TicketOut):
+class AgentTicketDetail(TicketOut, _Routed):
     """The ticket as the agent's page shows it: internal notes and internal history included."""
 
     description: str
@@ -128,7 +142,10 @@ class TicketChangeIn(_In):
                                                                   "customer reads it); kept with a status change.")
     category: Category | None = None
     evaluation: Evaluation | None = Field(None, description="Feature requests' evaluation state.")
-    assignee: int | None = Field(None, ge=1, le=MAX_ID, description="An agent's user id; null to unassign.")
+    assignee: int | None = Field(None, ge=1, le=MAX_ID, description="An agent's user id; null to unassign. With a "
+                                                                    "team, one of its members.")
+    team: int | None = Field(None, ge=1, le=MAX_ID, description="An active team's id (GET /agent/teams); null: no "
+                                                                "team. An assignee not in the new team lets go of it.")
 
 
 class AgentMessageIn(_In):
@@ -141,6 +158,51 @@ class TimeIn(_In):
     worked_on: date | None = Field(None, description="The day worked (default: today in the organization's "
                                                      "time zone); not before the ticket was filed.")
     note: str | None = Field(None, max_length=1000)
+
+
+class AgentTicketIn(TicketIn):
+    """A ticket filed for a customer who phoned, chatted, was visited or wrote: their plan, quota, hours
+    and SLA apply as if they had filed, and they get the usual acknowledgement."""
+
+    requester: int = Field(ge=1, le=MAX_ID, description="The customer's user id: an active customer of an "
+                                                        "organization.")
+    channel: OnBehalfChannel = Field(description="How the customer reached you; one their plan does not include "
+                                                 "is refused.")
+    area: str | None = Field(None, max_length=40, description="A product area the customer's plan offers (a key of "
+                                                              "the routing file); the ticket goes to its team.")
+
+
+class TeamOut(TeamRef):
+    active: bool = Field(description="An inactive team keeps its tickets but takes no new ones.")
+    members: list[PersonOut] = Field(description="Its agents and admins, by name.")
+
+
+class TeamList(BaseModel):
+    items: list[TeamOut] = Field(description="By name.")
+
+
+class OrgTimeIn(_In):
+    kind: TimeKind = Field(description="What the time was spent on, without a ticket.")
+    minutes: int = Field(ge=1, le=MAX_ENTRY_MINUTES, description="Whole minutes, at most 16 hours per entry.")
+    worked_on: date | None = Field(None, description="The day worked (default: today in the organization's "
+                                                     "time zone); not in the future.")
+    note: str | None = Field(None, max_length=NOTE_LENGTH)
+    escalated_to_development: bool = Field(False, description="Billed as escalated, when the plan says so.")
+    caused_by_bug: bool = Field(False, description="Caused by our bug: not billed, when the plan says so.")
+
+
+class OrgTimeEntryOut(TimeEntryOut):
+    kind: TimeKind
+    escalated_to_development: bool
+    caused_by_bug: bool
+
+
+class OrgTimeLoggedOut(BaseModel):
+    entry: OrgTimeEntryOut
+    billable: bool | None = Field(description="Whether the plan bills this kind; null when it keeps no hours ledger.")
+    billed_minutes: int | None = Field(description="What the plan's billing rules charge for this entry (minimums, "
+                                                   "development, our bugs); null without a ledger.")
+    hours: HoursOut | None = Field(description="The organization's hours balance now; null without a ledger.")
 
 
 class TimeLoggedOut(BaseModel):

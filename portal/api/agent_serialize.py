@@ -10,14 +10,17 @@ from ..agent.services import ACTIVE
 from ..auth.models import Organization
 from ..extensions import db
 from ..plans import history as plan_changes
+from ..plans import hours
 from ..plans import sla
 from ..plans import services as plan_services
 from ..plans.models import TimeEntry
 from ..tickets import billing, priorities
+from ..teams.models import Team
 from ..tickets.models import NO_CLOCK, Ticket
 from . import serialize
-from .agent_schemas import (AgentOrgOut, AgentTicketDetail, OrganizationRef, OrgSummaryOut, PersonOut,
-                            PlanInForceOut, QueueTicketOut, TicketTimeOut, TimeEntryOut)
+from .agent_schemas import (AgentOrgOut, AgentTicketDetail, OrganizationRef, OrgSummaryOut, OrgTimeEntryOut,
+                            OrgTimeLoggedOut, PersonOut, PlanInForceOut, QueueTicketOut, TeamOut, TeamRef,
+                            TicketTimeOut, TimeEntryOut)
 from .schemas import utc
 
 
@@ -25,10 +28,23 @@ def person(user) -> PersonOut | None:
     return PersonOut(id=user.id, name=user.name, email=user.email) if user is not None else None
 
 
+def team_ref(team: Team | None) -> TeamRef | None:
+    return TeamRef(id=team.id, key=team.key, name=team.name) if team is not None else None
+
+
+def team(found: Team) -> TeamOut:
+    return TeamOut(id=found.id, key=found.key, name=found.name, active=found.active,
+                   members=[person(u) for u in found.members])
+
+
+def _routed(ticket: Ticket) -> dict:
+    return {"team": team_ref(ticket.team), "area": ticket.area}
+
+
 def queue_row(ticket: Ticket, requested, now: datetime) -> QueueTicketOut:
     running = sla.clock(ticket, now)
     return QueueTicketOut(
-        **serialize.ticket_fields(ticket),
+        **serialize.ticket_fields(ticket), **_routed(ticket),
         organization=OrganizationRef(id=ticket.organization.id, name=ticket.organization.name),
         requester=person(ticket.requester), assignee=person(ticket.assignee),
         sla=serialize.sla_clock(running) if running else None,
@@ -46,6 +62,19 @@ def time_entry(entry: TimeEntry) -> TimeEntryOut:
                         agent=entry.agent.name, created_at=utc(entry.created_at))
 
 
+def organization_time(entry: TimeEntry, org: Organization) -> OrgTimeLoggedOut:
+    """An entry without a ticket and what it bills: it is a query of its own (portal.plans.hours)."""
+    found = hours.ledger(org, entry.worked_on)
+    billed = hours.preview_organization_time(org, entry.kind, entry.minutes,
+                                             entry.escalated_to_development, entry.caused_by_bug, entry.worked_on)
+    return OrgTimeLoggedOut(
+        entry=OrgTimeEntryOut(**dict(time_entry(entry)), kind=entry.kind,
+                              escalated_to_development=entry.escalated_to_development,
+                              caused_by_bug=entry.caused_by_bug),
+        billable=entry.kind in found[0].billable_kinds if found is not None else None, billed_minutes=billed,
+        hours=serialize.hours_of(billing.balance(org)))
+
+
 def ticket_time(ticket: Ticket) -> TicketTimeOut:
     entries = db.session.scalars(select(TimeEntry).where(TimeEntry.ticket_id == ticket.id)
                                  .order_by(TimeEntry.worked_on, TimeEntry.id)).all()
@@ -61,7 +90,7 @@ def ticket_detail(ticket: Ticket, agent) -> AgentTicketDetail:
     shown = dict(serialize.ticket_detail(ticket, agent))
     shown.update(organization=OrganizationRef(id=ticket.organization.id, name=ticket.organization.name),
                  requester=person(ticket.requester))
-    return AgentTicketDetail(**shown, assignee=person(ticket.assignee), plan=ticket.plan,
+    return AgentTicketDetail(**shown, **_routed(ticket), assignee=person(ticket.assignee), plan=ticket.plan,
                              clocks=[serialize.sla_clock(c) for c in sla.clocks(ticket)], time=ticket_time(ticket))
 
 

@@ -292,15 +292,26 @@ def create_ticket(json: TicketIn, headers: IdempotencyHeaders):
     user = _ticket_user()
     if not user.role.is_customer or user.organization_id is None:
         raise Problem(403, "Only customers of an organization file tickets.")
-    draft = tickets.TicketDraft(
+    draft = ticket_draft(json, user.locale or "en", "api")
+    fingerprint = hashlib.sha256(json.model_dump_json().encode()).hexdigest()
+    ticket, response_headers = file_ticket(user, draft, headers.idempotency_key, fingerprint)
+    return serialize.ticket_detail(ticket, user), 201, response_headers
+
+
+def ticket_draft(json: TicketIn, lang: str, channel: str, area: str | None = None) -> tickets.TicketDraft:
+    return tickets.TicketDraft(
         category=json.category, subject=json.subject, description=json.description, impact=json.impact,
         urgency=json.urgency, submission_key="", priority_override=json.priority, severity=json.severity,
-        severity_confirmed=json.severity_confirmed,
-        steps_to_reproduce=json.steps_to_reproduce, affected_account=json.affected_user, lang=user.locale or "en",
-        channel="api")
-    fingerprint = hashlib.sha256(json.model_dump_json().encode()).hexdigest()
+        severity_confirmed=json.severity_confirmed, steps_to_reproduce=json.steps_to_reproduce,
+        affected_account=json.affected_user, lang=lang, channel=channel, area=area)
+
+
+def file_ticket(user: User, draft: tickets.TicketDraft, idempotency_key: str | None, fingerprint: str,
+                filed_by: User | None = None, endpoint: str = "api.get_ticket") -> tuple[Ticket, dict[str, str]]:
+    """File once per Idempotency-Key (the customer's POST and the agents' filing on their behalf):
+    the ticket and the answer's headers; every refusal a problem (409 for the plan's limits)."""
     try:
-        ticket, replayed = services.file_ticket(user, draft, headers.idempotency_key, fingerprint)
+        ticket, replayed = services.file_ticket(user, draft, idempotency_key, fingerprint, filed_by=filed_by)
     except plan_services.QuotaExceeded as exc:
         db.session.rollback()
         raise Problem(409, f"{exc} The count starts again at {exc.quota.resets_at.isoformat()}Z.",
@@ -320,10 +331,10 @@ def create_ticket(json: TicketIn, headers: IdempotencyHeaders):
     except DomainError as exc:
         db.session.rollback()
         raise _invalid(exc, draft.errors) from None
-    response_headers = {"Location": url_for("api.get_ticket", reference=ticket.reference)}
+    response_headers = {"Location": url_for(endpoint, reference=ticket.reference)}
     if replayed:
         response_headers["Idempotent-Replayed"] = "true"
-    return serialize.ticket_detail(ticket, user), 201, response_headers
+    return ticket, response_headers
 
 
 @bp.get("/tickets")

@@ -118,15 +118,17 @@ def _submission_key() -> str:
 
 
 def file_ticket(user: User, draft: tickets.TicketDraft, idempotency_key: str | None = None,
-                fingerprint: str = "") -> tuple[Ticket, bool]:
+                fingerprint: str = "", filed_by: User | None = None) -> tuple[Ticket, bool]:
     """File through the API: (ticket, replayed). With a key, the first request files and
     a retry with the same ``fingerprint`` (hash of the body) gets that ticket back, with
-    no second ticket and no second use of the quota."""
+    no second ticket and no second use of the quota. ``filed_by``: the agent filing for the
+    customer ``user``; the key is the agent's, as the token is."""
+    owner = filed_by or user
     if not idempotency_key:
         draft.submission_key = _submission_key()
-        return tickets.file_ticket(user, draft), False
+        return tickets.file_ticket(user, draft, filed_by=filed_by), False
     for _attempt in range(2):
-        claim = _claim(user, idempotency_key, fingerprint)
+        claim = _claim(owner, idempotency_key, fingerprint)
         if isinstance(claim, Ticket):
             return claim, True
         if claim is not None:
@@ -135,15 +137,15 @@ def file_ticket(user: User, draft: tickets.TicketDraft, idempotency_key: str | N
         raise RequestInProgress("A request with this Idempotency-Key is still running; retry in a moment.")
     draft.submission_key = claim
     try:
-        ticket = tickets.file_ticket(user, draft)
+        ticket = tickets.file_ticket(user, draft, filed_by=filed_by)
     except Exception:
         # Nothing was filed: free the key, so a corrected request may use it.
         db.session.rollback()
-        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user.id,
+        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == owner.id,
                                                         IdempotencyKey.submission_key == claim))
         db.session.commit()
         raise
-    db.session.execute(update(IdempotencyKey).where(IdempotencyKey.user_id == user.id,
+    db.session.execute(update(IdempotencyKey).where(IdempotencyKey.user_id == owner.id,
                                                     IdempotencyKey.submission_key == claim)
                        .values(ticket_id=ticket.id).execution_options(synchronize_session=False))
     db.session.commit()

@@ -291,7 +291,8 @@ def log_organization_time(organization: Organization, agent: User, kind: str, mi
     (minimums, development, our bugs) when the plan counts its kind. ``today`` is the organization's day.
 
     ``visit_id`` / ``onboarding_session_id`` tie the entry to the visit or session it was spent on (the
-    database keeps one entry each); with ``commit=False`` the caller commits it with its own change."""
+    database keeps one entry each); with ``commit=False`` the caller commits it with its own change (the
+    API records its Idempotency-Key with it)."""
     if agent.role not in (Role.AGENT, Role.ADMIN):
         raise DomainError(_l("Only agents log time."))
     if kind not in ORGANIZATION_KINDS:

@@ -11,6 +11,7 @@ from .. import audit
 from ..auth.models import User
 from ..errors import DomainError, lazy_gettext as _l
 from ..extensions import db
+from ..teams import services as teams
 from . import meanwhile, services
 from .meanwhile import Changes, ChangedMeanwhile, Seen
 from .models import Ticket
@@ -25,6 +26,12 @@ def _assignee(ticket: Ticket, agent: User, user_id: int | None, reason: str | No
     services.assign(ticket, agent, assignee, seen=seen, commit=False)
 
 
+def _team(ticket: Ticket, agent: User, team_id: int | None, reason: str | None, seen: Seen | None) -> None:
+    # An unknown or inactive id is refused (never "no team" by mistake), as the page's select does.
+    team = teams.team_for_choice(str(team_id)) if team_id is not None else None
+    services.change_team(ticket, agent, team, seen=seen, commit=False)
+
+
 def _priority(ticket: Ticket, agent: User, value: str, reason: str | None, seen: Seen | None) -> None:
     if value == ticket.priority.value:
         return  # the priority it has: no change, so no reason is owed
@@ -32,12 +39,13 @@ def _priority(ticket: Ticket, agent: User, value: str, reason: str | None, seen:
 
 
 # field -> how to make it, without committing. In this order: the category first (a feature request
-# gets its evaluation), the status last (closing settles an open priority request). A new kind of
-# change (the ticket's team, say) is one entry here.
+# gets its evaluation), the team before the assignee (who is assigned within the new team), the
+# status last (closing settles an open priority request). A new kind of change is one entry here.
 APPLY: dict[str, Callable] = {
     "category": lambda t, agent, value, reason, seen: services.change_category(t, agent, value, seen=seen,
                                                                                commit=False),
     "priority": _priority,
+    "team": _team,
     "assignee": _assignee,
     "feature_state": lambda t, agent, value, reason, seen: services.set_feature_state(t, agent, value, reason,
                                                                                      seen=seen, commit=False),
@@ -63,6 +71,7 @@ class Applied:
 
 def _values(ticket: Ticket) -> dict[str, str | None]:
     return {"category": ticket.category.value, "priority": ticket.priority.value,
+            "team": str(ticket.team_id) if ticket.team_id else None,
             "assignee": str(ticket.assignee_id) if ticket.assignee_id else None,
             "feature_state": ticket.feature_state.value if ticket.feature_state else None,
             "status": ticket.status.value}
@@ -70,7 +79,8 @@ def _values(ticket: Ticket) -> dict[str, str | None]:
 
 def apply(ticket: Ticket, agent: User, changes: Mapping[str, object], reason: str | None = None,
           seen: Seen | None = None, origin: audit.Origin | None = None) -> Applied:
-    """Make ``changes`` (field -> new value; the assignee as a user id or None) and commit once.
+    """Make ``changes`` (field -> new value; the assignee as a user id or None, the team as a team id
+    or None) and commit once.
     Every change is tried, so every refusal is told at once: ChangesRefused with a message per
     field, or ChangedMeanwhile when someone else changed the same thing after ``seen``; either way
     nothing is saved. ``origin``, when given, records the change in the audit log."""

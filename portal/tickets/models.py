@@ -287,6 +287,7 @@ class SavedDraft(db.Model):
     priority_override: Mapped[str | None] = mapped_column(String(2))
     steps_to_reproduce: Mapped[str | None] = mapped_column(Text)
     affected_account: Mapped[str | None] = mapped_column(String(200))
+    area: Mapped[str | None] = mapped_column(String(40))  # the product area chosen (a key of the routing file)
     saved_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -427,7 +427,7 @@ def _submitted_meanwhile(draft: TicketDraft) -> Ticket:
 
 
 DRAFT_FIELDS = ("category", "subject", "description", "impact", "urgency", "priority_override",
-                "steps_to_reproduce", "affected_account")
+                "steps_to_reproduce", "affected_account", "area")
 
 
 def save_draft(user: User, draft: TicketDraft, commit: bool = True) -> None:
@@ -438,8 +438,8 @@ def save_draft(user: User, draft: TicketDraft, commit: bool = True) -> None:
     values["category"] = (values["category"] or "")[:30]
     values["subject"] = (values["subject"] or "")[:200]
     values["description"] = values["description"] or ""
-    for name in ("impact", "urgency", "priority_override"):
-        if values[name] and len(values[name]) > 10:
+    for name, longest in (("impact", 10), ("urgency", 10), ("priority_override", 10), ("area", 40)):
+        if values[name] and len(values[name]) > longest:
             values[name] = None
     saved = db.session.get(SavedDraft, user.id)
     if saved is None:

@@ -11,6 +11,7 @@ from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from portal.auth.models import Role
+from portal.teams import services as teams
 from tests.api.conftest import token_for
 from tests.factories import gen_ticket, gen_user
 
@@ -32,7 +33,12 @@ def test_schemathesis_finds_nothing(app):
     headers = {"Authorization": f"Bearer {token_for(customer)}"}
     # The organizations' endpoints are the admins', the agent's side the agents': explored with their tokens.
     admin_headers = {"Authorization": f"Bearer {token_for(gen_user(Role.ADMIN))}"}
-    agent_headers = {"Authorization": f"Bearer {token_for(gen_user(Role.AGENT))}"}
+    agent = gen_user(Role.AGENT)
+    agent_headers = {"Authorization": f"Bearer {token_for(agent)}"}
+    team = teams.create_team("accounting", "Accounting")
+    teams.add_member(team, agent)
+    # Half the time the body's ids are real ones too: a team that exists, one of its agents, the customer.
+    real_ids = {"team": team.id, "assignee": agent.id, "requester": customer.id}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _each_request_alone(app))
     operations, seen = 0, {}
     for result in schema.get_all_operations():
@@ -54,11 +60,13 @@ def test_schemathesis_finds_nothing(app):
                 case.path_parameters["reference"] = ticket.reference
             if real_ticket and "org_id" in (case.path_parameters or {}):
                 case.path_parameters["org_id"] = ticket.organization_id
+            if real_ticket and isinstance(case.body, dict):
+                case.body.update({k: v for k, v in real_ids.items() if isinstance(case.body.get(k), int)})
             response = case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
             seen.setdefault(f"{case.method} {case.path}", set()).add(response.status_code)
 
         conforms()
-    assert operations == 22
+    assert operations == 25
     # The happy paths were reached, not only the refusals.
     assert 200 in seen["GET /api/v1/tickets/{reference}"] and 201 in seen["POST /api/v1/tickets/{reference}/replies"]
     assert 201 in seen["POST /api/v1/tickets/{reference}/priority-request"]
@@ -69,3 +77,4 @@ def test_schemathesis_finds_nothing(app):
                       "GET /api/v1/agent/organizations/{org_id}"):
         assert 200 in seen[operation], (operation, seen[operation])
     assert 201 in seen["POST /api/v1/agent/tickets/{reference}/messages"]
+    assert 200 in seen["GET /api/v1/agent/teams"] and 201 in seen["POST /api/v1/agent/organizations/{org_id}/time"]

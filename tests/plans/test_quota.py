@@ -116,3 +116,18 @@ def test_a_refused_ticket_is_kept_as_a_draft_until_filed_or_discarded(app, clien
     client.post("/tickets/draft/discard", data={"csrf_token": csrf_token(client, "/tickets/new")})
     page = client.get("/tickets/new").get_data(as_text=True)
     assert "kept as a draft" not in page and "Another one" not in page
+
+
+def test_the_draft_keeps_the_product_area(app, client, auth, now):
+    org = gen_org(plan="monthly", timezone="Europe/Madrid", started_on=now.date())
+    customer = gen_user(Role.CUSTOMER, org=org)
+    _fill(org, 40, plan_services.quota(org).month)
+    auth.login(customer.email)
+    assert _file(client, subject="Invoices do not add up", area="accounting").status_code == 422
+    page = client.get("/tickets/new").get_data(as_text=True)
+    assert '<option value="accounting" selected>' in page
+    assert '<option value="inventory" selected>' not in page
+    # Filed once the month turns: it goes to the area's team as if chosen now.
+    _fill(org, 0, plan_services.quota(org).month)
+    assert _file(client, subject="Invoices do not add up", area="accounting").status_code == 302
+    assert db.session.scalar(select(Ticket.area).where(Ticket.subject == "Invoices do not add up")) == "accounting"

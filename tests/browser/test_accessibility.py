@@ -49,6 +49,7 @@ def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_ser
 
         create_token(customer, "Team dashboard")  # the account page lists it, with its revoke button
         flujo = user_by_email("admin@flujo.example.com").organization_id
+        ana = customer.id
         from sqlalchemy import select
 
         from portal.extensions import db
@@ -66,6 +67,7 @@ def test_ticket_pages_have_no_serious_accessibility_violations(browser, live_ser
         ("admin@acme.example.com", ["/onboarding/", "/onboarding/week/3", f"/onboarding/sessions/{held}",
                                     "/onboarding/feedback"]),
         ("agent@portal.example.com", ["/agent/", "/agent/macros", "/agent/analytics", f"/tickets/{reference}", f"/org/{flujo}", "/onboarding/expert/",
+                                      f"/agent/tickets/new?requester={ana}",  # filing for a customer
                                       f"/onboarding/sessions/{held}"]),  # SLA clock, time and billing; sessions
         ("admin@portal.example.com", ["/onboarding/admin/", "/agent/audit"]),
     ]

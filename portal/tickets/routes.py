@@ -140,13 +140,6 @@ def files_of(form: NewTicketForm, draft: services.TicketDraft) -> list[Upload]:
     return kept + _uploads(form.files)
 
 
-def computed_priority(impact, urgency):
-    try:
-        return services.compute_priority(impact, urgency)
-    except ValueError:
-        return None
-
-
 def _used_up(organization) -> str | None:
     """The plan's rule for new tickets when the prepaid hours are used up, or None while hours are left."""
     balance = time_billing.balance(organization)
@@ -161,6 +154,13 @@ def discard_draft():
     services.discard_draft(current_user)
     flash(_("The draft was discarded."), "success")
     return redirect(url_for("tickets.new"))
+
+
+def computed_priority(impact, urgency):
+    try:
+        return services.compute_priority(impact, urgency)
+    except ValueError:
+        return None
 
 
 @bp.get("/priority")

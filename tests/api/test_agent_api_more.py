@@ -66,7 +66,8 @@ def test_patch_moves_the_ticket_to_a_team_and_assigns_within_it(app, caller, acc
     response = api.patch(url, json={"team": accounting.id, "assignee": member.id})
     body = response.get_json()
     assert response.status_code == 200, body
-    assert body["changed"]["team"] == [None, str(accounting.id)] and body["changed"]["assignee"] == [None, str(member.id)]
+    assert body["changed"]["team"] == [None, str(accounting.id)]
+    assert body["changed"]["assignee"] == [None, str(member.id)]
     assert body["ticket"]["team"]["key"] == "accounting"
     db.session.expire_all()
     assert (ticket.team_id, ticket.assignee_id) == (accounting.id, member.id)

@@ -119,6 +119,8 @@ def preview_time(organization: Organization, typed: dict, today: date) -> dict |
         day = date.fromisoformat(typed.get("worked_on") or "") if typed.get("worked_on") else today
     except ValueError:
         day = today
+    if not PERIOD_YEARS[0] <= day.year <= PERIOD_YEARS[1]:  # 9999-12-31: no period around it fits in a date
+        day = today
     billed = hours.preview_organization_time(organization, kind, minutes, bool(typed.get("escalated")),
                                              bool(typed.get("bug")), day)
     if billed is None:

@@ -433,13 +433,15 @@ def channel_opens_at(plan: Plan, channel: str, organization_timezone: str, now: 
 def channel_hours(plan: Plan, channel: str, organization_timezone: str = "UTC") -> tuple[str, BusinessCalendar | None]:
     """When the plan's channel (a plan channel, or a ticket channel) is open, for the pages:
     ("always", None): the portal's form and the API, or hours of "always" (its own or the calendar's);
+    ("always", the calendar) for hours of "always" that still close on public holidays or closed days;
     ("own", its ``channel_hours``); ("support_hours", the plan's calendar)."""
     needed = TICKET_CHANNELS.get(channel, channel)
     if needed is None or needed == "web":
         return "always", None
     texts = plan.spec.channel_hours.get(needed)
     if texts == ["always"] or (not texts and plan.spec.calendar.hours == ["always"]):
-        return "always", None
+        closes = plan.spec.calendar.holidays is not None or bool(plan.spec.calendar.closed)
+        return "always", channel_calendar(plan, channel, organization_timezone) if closes else None
     return ("own" if texts else "support_hours"), channel_calendar(plan, channel, organization_timezone)
 
 

@@ -214,8 +214,10 @@ def line_billed(spec: SupportHoursSpec, kind: str, logged: int, development: boo
     return billed_minutes(spec, logged, development, bug) if kind in spec.billable_kinds else 0
 
 
-def check_time(minutes: int | str | None, worked_on: date, filed_on: date | None, today: date) -> int:
-    """The minutes of a time entry, checked; raises DomainError naming the field."""
+def check_time(minutes: int | str | None, worked_on: date, filed_on: date | None, today: date,
+               slack_days: int = 1) -> int:
+    """The minutes of a time entry, checked; raises DomainError naming the field. ``slack_days``: a
+    ticket's ``today`` is UTC's, so a day of slack covers zones ahead of it; an organization's is its own."""
     try:
         minutes = int(str(minutes).strip())
     except (TypeError, ValueError):
@@ -223,7 +225,7 @@ def check_time(minutes: int | str | None, worked_on: date, filed_on: date | None
     if not 1 <= minutes <= MAX_ENTRY_MINUTES:
         raise DomainError(_l("Time spent is between 1 and %(max)s minutes per entry.", max=MAX_ENTRY_MINUTES),
                           "minutes")
-    if worked_on > today + timedelta(days=1):  # a day of slack for time zones ahead of UTC
+    if worked_on > today + timedelta(days=slack_days):
         raise DomainError(_l("Time cannot be logged for a future day."), "worked_on")
     if filed_on is not None and worked_on < filed_on - timedelta(days=1):
         raise DomainError(_l("Time cannot be logged before the ticket was filed."), "worked_on")
@@ -282,6 +284,9 @@ ORGANIZATION_KINDS = tuple(kind for kind in TIME_KINDS if kind != "ticket")
 NOTE_LENGTH = 1000
 
 
+ORGANIZATION_TIME_DAYS_BACK = 366  # how far back time without a ticket may be dated
+
+
 def log_organization_time(organization: Organization, agent: User, kind: str, minutes: int | str | None,
                           worked_on: date | None, note: str | None, today: date, escalated: bool = False,
                           bug: bool = False, origin: audit.Origin | None = None, *, visit_id: int | None = None,
@@ -298,7 +303,9 @@ def log_organization_time(organization: Organization, agent: User, kind: str, mi
     if kind not in ORGANIZATION_KINDS:
         raise DomainError(_l("Choose what the time was spent on."), "kind")
     worked_on = worked_on or today
-    minutes = check_time(minutes, worked_on, None, today)
+    minutes = check_time(minutes, worked_on, None, today, slack_days=0)
+    if worked_on < today - timedelta(days=ORGANIZATION_TIME_DAYS_BACK):
+        raise DomainError(_l("Time without a ticket is logged for the last 12 months at most."), "worked_on")
     entry = TimeEntry(organization_id=organization.id, agent_id=agent.id, kind=kind, minutes=minutes,
                       worked_on=worked_on, note=(note or "").strip()[:NOTE_LENGTH] or None,
                       escalated_to_development=bool(escalated), caused_by_bug=bool(bug), visit_id=visit_id,

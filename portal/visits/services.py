@@ -50,6 +50,9 @@ def _staff(agent: User) -> None:
         raise DomainError(_l("Only agents schedule and record visits."))
 
 
+HORIZON_DAYS = 730  # how far ahead a visit may be scheduled (and the week arithmetic stays inside date's range)
+
+
 def _week(day: date) -> tuple[date, date]:
     """Monday and Sunday of the ISO week holding ``day``."""
     monday = day - timedelta(days=day.weekday())
@@ -63,6 +66,9 @@ def _check(organization: Organization, day: date | None, consultant: User | None
         raise DomainError(_l("Choose the day of the visit."), "day")
     if day < today:
         raise DomainError(_l("%(day)s has gone by: choose today or a later day.", day=day.isoformat()), "day")
+    if day > today + timedelta(days=HORIZON_DAYS):
+        raise DomainError(_l("Visits are scheduled at most two years ahead: choose a day before %(day)s.",
+                             day=(today + timedelta(days=HORIZON_DAYS)).isoformat()), "day")
     entry = plans.entry_in_force(organization, day)
     plan = plans.get_plan(entry.plan) if entry is not None else None
     if plan is None:

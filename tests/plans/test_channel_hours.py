@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.plans.catalog import PlansError, channel_open, channel_opens_at, includes_channel, load_plans
+from portal.plans.catalog import PlansError, channel_hours, channel_open, channel_opens_at, includes_channel, load_plans
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "plans"
 
@@ -42,3 +42,16 @@ def test_channel_hours_are_validated(tmp_path, hours, problem):
     with pytest.raises(PlansError) as error:
         load_plans(path)
     assert problem.replace("Value error, ", "") in str(error.value)
+
+
+def test_always_open_hours_that_close_on_closed_days_come_with_their_calendar(tmp_path):
+    # The agent's notice says when such a channel opens again: it needs the calendar to say it locally.
+    plans_file = tmp_path / "plans.toml"
+    plans_file.write_text('[plans.x]\nname = "X"\nchannels = ["web", "phone"]\n'
+                          '[plans.x.calendar]\nhours = ["always"]\ntimezone = "Europe/Madrid"\nclosed = [2026-12-24]\n')
+    plan = load_plans(plans_file)["x"]
+    kind, calendar = channel_hours(plan, "phone", "UTC")
+    christmas_eve = datetime(2026, 12, 24, 10, 0)
+    assert kind == "always" and not channel_open(plan, "phone", "UTC", christmas_eve)
+    assert calendar.local(channel_opens_at(plan, "phone", "UTC", christmas_eve)).date().isoformat() == "2026-12-25"
+    assert channel_hours(load_plans()["premium"], "web") == ("always", None)

@@ -65,6 +65,8 @@ def test_bad_entries_are_refused_with_nothing_written(app, now):
             ("video_call", "abc", None, agent, "minutes"), ("video_call", 0, None, agent, "minutes"),
             ("video_call", 961, None, agent, "minutes"), ("ticket", 30, None, agent, "kind"),
             ("lunch", 30, None, agent, "kind"), ("call", 30, today + timedelta(days=5), agent, "worked_on"),
+            ("call", 30, today + timedelta(days=1), agent, "worked_on"),  # the organization's own tomorrow
+            ("call", 30, today - timedelta(days=367), agent, "worked_on"),
             ("call", 30, None, gen_user(Role.CUSTOMER_ADMIN, org=org), None)):
         with pytest.raises(DomainError) as refused:
             hours.log_organization_time(org, by, kind, minutes, day, "x", today)
@@ -110,6 +112,12 @@ def test_agents_log_time_on_the_organization_page(app, client, auth, now):
     preview = client.get(f"{url}/time/preview?kind=onboarding&minutes=10", headers={"HX-Request": "true"})
     assert "Not billable on this plan" in preview.get_data(as_text=True)
     assert client.get(f"{url}/time/preview?kind=call&minutes=99999999999").status_code == 200
+    # A day no plan period around fits in a date: previewed as today, and refused beside its field.
+    far = client.get(f"{url}/time/preview?kind=call&minutes=10&worked_on=9999-12-31", headers={"HX-Request": "true"})
+    assert far.status_code == 200 and "would bill 30 min" in far.get_data(as_text=True)
+    refused = client.post(f"{url}/time", data={"csrf_token": csrf_token(client, url), "kind": "call", "minutes": "10",
+                                               "worked_on": "9999-12-31", "note": "Far off"})
+    assert refused.status_code == 422 and "Time cannot be logged for a future day." in refused.get_data(as_text=True)
     response = client.post(f"{url}/time", data={"csrf_token": token, "kind": "video_call", "minutes": "40",
                                                 "note": "Dashboards with Marta"})
     assert response.status_code == 302

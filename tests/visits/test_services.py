@@ -57,6 +57,7 @@ def test_every_rule_refuses_with_its_field_and_nothing_written(app, org, agent, 
     _refused("day", "Visit days a week on the plan On-site: 2. The week of 2026-11-30", _schedule, org, agent, SAT, third)  # the week has its two already
     _refused("day", "has gone by", _schedule, org, agent, date(2026, 12, 1), third)
     _refused("day", "Choose the day", _schedule, org, agent, None, third)
+    _refused("day", "at most two years ahead", _schedule, org, agent, date(9999, 12, 31), third)  # no week after it
     other = gen_org(plan="onsite")
     _refused("consultant", "already has a visit on 2026-12-03", _schedule, other, agent, THU, consultant)
     _refused("consultant", "Public holiday", _schedule, other, agent, HOLIDAY, consultant)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator,
                       model_validator)
@@ -445,19 +446,28 @@ def channel_hours(plan: Plan, channel: str, organization_timezone: str = "UTC") 
     return ("own" if texts else "support_hours"), channel_calendar(plan, channel, organization_timezone)
 
 
-def load_plans(path: Path | str | None = None) -> dict[str, Plan]:
-    """Read and validate a plans file; raises PlansError naming each problem's plan and field."""
-    path = Path(path) if path else DEFAULT_FILE
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+def read_spec(path: Path, model: type[SpecT], error: Callable[[str, list[str]], Exception],
+              describe: Callable[[dict], str]) -> SpecT:
+    """A TOML settings file (plans, teams' routing) read and validated by ``model``; what cannot be
+    read, parsed or validated raises ``error(source, problems)``, each problem put by ``describe``."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise PlansError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
+        raise error(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise PlansError(str(path), [f"is not valid TOML: {exc}"]) from None
+        raise error(str(path), [f"is not valid TOML: {exc}"]) from None
     try:
-        catalog = CatalogSpec.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise PlansError(str(path), [_describe(error) for error in exc.errors()]) from None
+        raise error(str(path), [describe(problem) for problem in exc.errors()]) from None
+
+
+def load_plans(path: Path | str | None = None) -> dict[str, Plan]:
+    """Read and validate a plans file; raises PlansError naming each problem's plan and field."""
+    catalog = read_spec(Path(path) if path else DEFAULT_FILE, CatalogSpec, PlansError, _describe)
     return {key: Plan(key, spec) for key, spec in catalog.plans.items()}
 
 

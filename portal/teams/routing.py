@@ -9,14 +9,13 @@ Team keys, plans and organizations it names are data of the database, checked by
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from ..plans.catalog import CATEGORIES
+from ..plans.catalog import CATEGORIES, read_spec
 
 DEFAULT_FILE = Path(__file__).with_name("routing.toml")
 
@@ -134,17 +133,7 @@ class Routing:
 def load_routing(path: Path | str | None = None) -> Routing:
     """Read and validate a routing file; raises RoutingError naming each problem's place."""
     path = Path(path) if path else DEFAULT_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RoutingError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RoutingError(str(path), [f"is not valid TOML: {exc}"]) from None
-    try:
-        spec = RoutingSpec.model_validate(data)
-    except ValidationError as exc:
-        raise RoutingError(str(path), [_describe(error) for error in exc.errors()]) from None
-    return Routing(str(path), spec)
+    return Routing(str(path), read_spec(path, RoutingSpec, RoutingError, _describe))
 
 
 def _describe(error: dict) -> str:

@@ -37,9 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(templates),
         static_folder=str(static),
     )
-    app.config.from_mapping(settings.DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("PORTAL")
+    settings.read(app.config)
     if test_config:
         app.config.update(test_config)
     settings.finish(app.config, app.instance_path)

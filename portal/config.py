@@ -141,6 +141,28 @@ def default_instance_path() -> str | None:
     return os.environ.get("PORTAL_INSTANCE_PATH") or None
 
 
+def read(config) -> None:
+    """The three sources, in order, into a Flask config (reading only: nothing is created)."""
+    config.from_mapping(DEFAULTS)
+    config.from_pyfile("config.py", silent=True)
+    config.from_prefixed_env("PORTAL")
+
+
+def default_kb_dir() -> Path:
+    checkout_kb = PROJECT_DIR / "kb"
+    return checkout_kb if checkout_kb.is_dir() else Path.cwd() / "kb"
+
+
+def configured_kb_dir() -> Path:
+    """KB_DIR as the app would see it, without building the app (which creates the instance
+    folder and its secret key, and may rebuild the search index): for read-only commands."""
+    from flask import Flask
+
+    bare = Flask("portal", instance_path=default_instance_path(), instance_relative_config=True)
+    read(bare.config)
+    return Path(bare.config["KB_DIR"] or default_kb_dir())
+
+
 def finish(config: dict, instance_path: str) -> None:
     """Fill in the settings that derive from the instance folder."""
     instance = Path(instance_path)
@@ -148,8 +170,7 @@ def finish(config: dict, instance_path: str) -> None:
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'portal.db'}"
     if not config.get("KB_DIR"):
-        checkout_kb = PROJECT_DIR / "kb"
-        config["KB_DIR"] = str(checkout_kb if checkout_kb.is_dir() else Path.cwd() / "kb")
+        config["KB_DIR"] = str(default_kb_dir())
     config.setdefault("INDEX_DIR", None)
     config["INDEX_DIR"] = str(config["INDEX_DIR"] or instance / "index")
     config["UPLOAD_DIR"] = str(config.get("UPLOAD_DIR") or instance / "uploads")

@@ -4,6 +4,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .. import config as settings
 from .check import check_kb
 from .search import reindex
 
@@ -34,10 +35,13 @@ def reindex_command(full):
 @kb_cli.command("check")
 @click.option("--dir", "kb_dir", type=click.Path(file_okay=False, path_type=Path),
               help="The KB folder to check (default: the configured KB_DIR).")
-@with_appcontext
 def check_command(kb_dir):
-    """Lint the articles: front matter, duplicate slugs, broken links, missing images."""
-    kb_dir = kb_dir or Path(current_app.config["KB_DIR"])
+    """Lint the articles: front matter, duplicate slugs, broken links, missing images.
+
+    Read-only: it does not build the app (whose start-up may rebuild the search index and
+    creates the instance folder), so it is safe against a running instance's folder."""
+    if not kb_dir:
+        kb_dir = Path(current_app.config["KB_DIR"]) if current_app else settings.configured_kb_dir()
     problems = check_kb(kb_dir)
     for problem in problems:
         click.secho(str(problem), fg="red" if problem.level == "error" else "yellow")

@@ -53,3 +53,59 @@ def test_cli_exit_codes(runner, small_kb):
     result = runner.invoke(args=["kb", "check", "--dir", str(small_kb)])
     assert result.exit_code == 1
     assert "faq/bad.md:" in result.output and "related article 'ghost' does not exist" in result.output
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _rows(database_url):
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return {table: conn.execute(text(f'SELECT * FROM "{table}"')).all()
+                    for table in sorted(inspect(conn).get_table_names())}
+    finally:
+        engine.dispose()
+
+
+def test_check_against_a_running_instance_writes_nothing(database_url, small_kb, tmp_path, monkeypatch):
+    """`portal kb check` run with a copied PORTAL_KB_DIR beside a live instance: the live index
+    (stale for that copy), the database and the instance folder stay exactly as they were."""
+    from click.testing import CliRunner
+
+    from portal.cli import main
+    from portal.kb.search import reindex
+
+    instance = tmp_path / "instance"
+    reindex(KB_DIR, instance / "index", full=True)
+    (instance / "secret_key").write_text("live\n")
+    write_article(small_kb, "faq", "bad", related="[ghost]")
+    for name in ("PORTAL_INDEX_DIR", "PORTAL_KB_AUTO_REINDEX", "PORTAL_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"PORTAL_INSTANCE_PATH": str(instance), "PORTAL_KB_DIR": str(small_kb), "PORTAL_DATABASE_URL": database_url}
+    before_files, before_rows = _files(instance), _rows(database_url)
+    assert "alembic_version" in before_rows
+
+    result = CliRunner().invoke(main, ["kb", "check"], env=env)
+
+    assert result.exit_code == 1, result.output
+    assert "faq/bad.md:" in result.output and "related article 'ghost' does not exist" in result.output
+    assert f"{small_kb}: 1 error(s)" in result.output
+    assert _files(instance) == before_files
+    assert _rows(database_url) == before_rows
+
+
+def test_check_without_an_instance_folder_creates_none(small_kb, tmp_path):
+    from click.testing import CliRunner
+
+    from portal.cli import main
+
+    instance = tmp_path / "no-instance"
+    result = CliRunner().invoke(main, ["kb", "check"], env={"PORTAL_INSTANCE_PATH": str(instance),
+                                                            "PORTAL_KB_DIR": str(small_kb)})
+    assert result.exit_code == 0, result.output
+    assert f"{small_kb}: 0 error(s)" in result.output
+    assert not instance.exists()

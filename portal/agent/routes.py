@@ -167,8 +167,8 @@ def compose(reference):
         except kb_services.ArticleNotFound:
             error = _("No such article.")
         else:
-            url = current_app.config["BASE_URL"].rstrip("/") + url_for("kb.article", slug=article.slug)
-            addition = f"[{article.title}]({url})"
+            # Site-relative, so it works wherever the portal is served; mails make it absolute.
+            addition = f"[{article.title}]({url_for('kb.article', slug=article.slug)})"
     elif macro_id is not None and chose_macro:
         macro = db.session.get(Macro, macro_id)
         if macro is not None:

@@ -5,4 +5,4 @@ development, .eml files in the instance folder (``transport``)."""
 from __future__ import annotations
 
 # The one way to send: ``mail.queue(...)``, before the commit.
-from .compose import note_address, queue, reply_address, sender_address  # noqa: F401
+from .compose import absolute_links, note_address, queue, reply_address, sender_address  # noqa: F401

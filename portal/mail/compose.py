@@ -23,6 +23,19 @@ def one_line(value: str) -> str:
     return " ".join(_CONTROL.sub(" ", value or "").split())
 
 
+# A Markdown link or image whose target is site-relative: "[text](/kb/slug)", "[text](</kb/slug> "title")".
+_SITE_LINK = re.compile(r"(\]\(\s*<?)(/(?!/)[^)\s>]*)")
+
+
+def absolute_links(text: str | None, base_url: str | None = None) -> str | None:
+    """Site-relative Markdown links (what the portal inserts, so they work wherever it is served)
+    made absolute against BASE_URL: a mail is read outside the portal."""
+    if not text:
+        return text
+    base = (base_url or current_app.config["BASE_URL"]).rstrip("/")
+    return _SITE_LINK.sub(lambda m: m.group(1) + base + m.group(2), text)
+
+
 def sender_address() -> str:
     """The bare address of MAIL_SENDER, e.g. support@example.com."""
     return parseaddr(current_app.config["MAIL_SENDER"])[1] or "support@localhost"

@@ -48,7 +48,7 @@ def _send(user: User | None, ticket: Ticket, subject, headline, body: str | None
     # In the recipient's language, and times in their zone: a customer's organization's, staff's UTC.
     zone = user.organization.timezone if user.organization is not None else "UTC"
     with force_locale(user.locale or ticket.lang or "en"), force_timezone(zone):
-        context = dict(ticket=ticket, user=user, headline=headline(), body=body, note=note() if note else None,
+        context = dict(ticket=ticket, user=user, headline=headline(), body=mail.absolute_links(body), note=note() if note else None,
                        link=_link(ticket), reply_hint=_reply_hint(user))
         mail.queue(user.email, f"[{ticket.reference}] {subject()}",
                    render_template("mail/ticket.txt", **context), render_template("mail/ticket.html", **context),

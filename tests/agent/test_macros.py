@@ -44,7 +44,8 @@ def test_the_reply_box_gets_a_macro_or_an_article_link_after_the_typed_text(app,
     box = client.post(f"/agent/tickets/{ticket.reference}/compose", data={
         "csrf_token": token, "link": "how-do-i-reset-my-password", "body": long_reply}).get_data(as_text=True)
     assert box.count("A long reply.") == 700
-    assert "](http://127.0.0.1:5000/kb/how-do-i-reset-my-password)</textarea>" in box
+    # Site-relative: it works wherever the portal is served (mails make it absolute).
+    assert "](/kb/how-do-i-reset-my-password)</textarea>" in box and "127.0.0.1" not in box
     box = client.post(f"/agent/tickets/{ticket.reference}/compose",
                       data={"csrf_token": token, "link": "nope", "body": "Keep"})
     assert "Keep</textarea>" in box.get_data(as_text=True) and "No such article" in box.get_data(as_text=True)
@@ -85,7 +86,19 @@ def test_the_reply_box_tools_work_without_javascript(app, client, auth):
     assert "Typed so far.\n\nHi Ana.</textarea>" in page
     page = client.post(url, data={"csrf_token": token, "link": "how-do-i-reset-my-password", "kb_q": "reset",
                                   "body": ""}).get_data(as_text=True)
-    assert "(http://127.0.0.1:5000/kb/how-do-i-reset-my-password)</textarea>" in page
+    assert "](/kb/how-do-i-reset-my-password)</textarea>" in page
+
+
+def test_an_inserted_link_follows_the_address_the_portal_is_served_at(app, client, auth):
+    """Behind a path prefix (SCRIPT_NAME), the link carries it; BASE_URL plays no part."""
+    agent = gen_user(Role.AGENT)
+    ticket = gen_ticket(gen_user(Role.CUSTOMER))
+    auth.login(agent.email)
+    token = csrf_token(client, f"/tickets/{ticket.reference}")
+    box = client.post(f"/agent/tickets/{ticket.reference}/compose", environ_overrides={"SCRIPT_NAME": "/support"},
+                      data={"csrf_token": token, "link": "how-do-i-reset-my-password", "body": ""},
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "](/support/kb/how-do-i-reset-my-password)</textarea>" in box
 
 
 def test_managing_macros(app, client, auth):

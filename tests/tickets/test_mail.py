@@ -71,6 +71,23 @@ def test_filing_and_the_conversation_send_mail(mail_app):
     assert "Firefox 140." in to_agent[0].get_body(("plain",)).get_content()
 
 
+def test_site_relative_links_in_an_answer_are_absolute_in_the_mail(mail_app):
+    """The reply box inserts "/kb/slug" (it works wherever the portal is served); a mail is read
+    outside the portal, so it carries BASE_URL's absolute address, in both its parts."""
+    app, inbox = mail_app
+    customer = gen_user(Role.CUSTOMER, email="ana@example.com")
+    agent = gen_user(Role.AGENT)
+    ticket = gen_ticket(customer)
+    services.reply(ticket, agent, "See [Reset your password](/kb/how-do-i-reset-my-password), "
+                                  "[elsewhere](https://other.example/x) and [home](//cdn.example/y).")
+    answer = next(m for m in inbox.wait_for(2) if "New answer" in m["Subject"])
+    text, html = answer.get_body(("plain",)).get_content(), answer.get_body(("html",)).get_content()
+    assert "[Reset your password](https://help.example.com/kb/how-do-i-reset-my-password)" in text
+    assert 'href="https://help.example.com/kb/how-do-i-reset-my-password"' in html
+    assert "(https://other.example/x)" in text and "(//cdn.example/y)" in text  # left as written
+    assert ticket.messages[-1].body.count("](/kb/how-do-i-reset-my-password)") == 1  # the ticket keeps the relative one
+
+
 def test_mail_is_in_the_recipients_language(mail_app):
     app, inbox = mail_app
     customer = gen_user(Role.CUSTOMER, email="maria@example.com", locale="es")
